@@ -1,0 +1,114 @@
+# kanjiedge — ETL Character Database -> handwritten Japanese character recognizers on edge devices.
+#
+#   make all ............. dataset -> train -> edge-all -> bench (synthetic data unless ETL files are given)
+#   make dataset ......... ETL files in $(ETL_DIR) (or the built-in synthetic ETL9G set) -> artifacts/dataset/
+#   make train ARCH=cnn .. train one registered architecture -> artifacts/models/$(ARCH)/
+#   make edge TARGET=rpi . quantize + export + verify one target -> artifacts/edge/$(TARGET)/
+#   make edge-all ........ every target in targets/*.toml
+#   make bench ........... accuracy / size / latency report -> artifacts/reports/bench.md (+ plots)
+#   make test ............ the test suite (installs what it needs)
+#   make clean ........... remove artifacts/ (keeps .venv)
+#
+# Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
+# SYNTH_WRITERS (writers in the synthetic set), TRAIN_ARGS (extra `kanjiedge train` options).
+# Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
+# does nothing.
+
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+PYTHON       ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+A            := artifacts
+ETL_DIR      ?= data/etl
+ARCH         ?= cnn
+EDGE_ARCH    ?= cnn
+TARGET       ?= rpi
+NPROC        ?= 1
+SYNTH_WRITERS ?= 16
+SYNTH_SEED   ?= 0
+TRAIN_ARGS   ?=
+TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
+
+PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
+MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py
+EXPORT_SRC   := $(wildcard kanjiedge/export/*.py kanjiedge/web/*) kanjiedge/edge.py kanjiedge/profile.py
+BENCH_SRC    := $(wildcard bench/*.py)
+
+# Real ETL files if the user put any in ETL_DIR (INFO files are not data), else the synthetic stand-in.
+ETL_FILES    := $(shell find $(ETL_DIR) -type f -name 'ETL*' ! -name '*INFO*' 2>/dev/null | sort)
+ifeq ($(strip $(ETL_FILES)),)
+DATASET      ?= synth-etl9g
+SOURCE       := $(A)/synth/etl9g/.done
+SOURCE_DIR   := $(A)/synth/etl9g
+else
+DATASET      ?= etl
+SOURCE       := $(ETL_FILES)
+SOURCE_DIR   := $(ETL_DIR)
+endif
+DATA         := $(A)/dataset/$(DATASET)/manifest.json
+
+.PHONY: all setup dataset synth train edge edge-all bench test clean help
+all: dataset train edge-all bench
+
+help:
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+
+## setup: virtual environment with the project installed (editable) and its C extension compiled
+$(VENV)/.installed: pyproject.toml setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+build/ffi.stamp: $(VENV)/.installed $(wildcard csrc/*.c csrc/*.h) kanjiedge/_build_ffi.py
+	$(PY) setup.py -q build_ext --inplace
+	@mkdir -p $(@D) && touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: build/ffi.stamp node_modules/.installed
+
+## dataset
+synth: $(A)/synth/etl9g/.done
+$(A)/synth/etl9g/.done: build/ffi.stamp kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
+	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --out $(@D)
+	@touch $@
+
+dataset: $(DATA)
+$(DATA): $(SOURCE) build/ffi.stamp kanjiedge/dataset.py kanjiedge/etl.py kanjiedge/kanjivg.py
+	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D)
+
+## train
+train: $(A)/models/$(ARCH)/model-card.md
+$(A)/models/%/model-card.md: $(DATA) $(MODEL_SRC)
+	$(if $(filter-out 1,$(NPROC)),$(VENV)/bin/torchrun --standalone --nproc-per-node=$(NPROC) -m kanjiedge.train,$(PY) -m kanjiedge train) \
+	  $* --data $(<D) --out $(@D) $(TRAIN_ARGS)
+
+## edge
+edge: $(A)/edge/$(TARGET)/verify.json
+edge-all: $(TARGETS:%=$(A)/edge/%/verify.json)
+$(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $(EXPORT_SRC) node_modules/.installed
+	$(PY) -m kanjiedge edge $* --model $(A)/models/$(EDGE_ARCH) --data $(DATA:/manifest.json=) --out $(@D)
+
+## bench
+bench: $(A)/reports/bench.json
+$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(BENCH_SRC) build/ffi.stamp
+	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D)
+
+## tests: installs the browser the web-page test drives, if missing
+chromium-installed:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: build/ffi.stamp node_modules/.installed chromium-installed
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(A) build

@@ -1,0 +1,2 @@
+#include "ke.h"
+int ke_version(void) { return KE_VERSION; }

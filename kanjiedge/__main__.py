@@ -1,0 +1,5 @@
+import sys
+
+from kanjiedge.cli import main
+
+sys.exit(main())
