@@ -10,7 +10,7 @@
 #   make clean ........... remove artifacts/ (keeps .venv)
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
-# SYNTH_WRITERS (writers in the synthetic set), TRAIN_ARGS (extra `kanjiedge train` options).
+# SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS (extra `kanjiedge synth` options), TRAIN_ARGS (extra `kanjiedge train` options).
 # Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
 # does nothing.
 
@@ -23,7 +23,7 @@ SHELL        := bash
 PYTHON       ?= python3
 VENV         := .venv
 PY           := $(VENV)/bin/python
-A            := artifacts
+A            ?= artifacts
 ETL_DIR      ?= data/etl
 ARCH         ?= cnn
 EDGE_ARCH    ?= cnn
@@ -31,6 +31,7 @@ TARGET       ?= rpi
 NPROC        ?= 1
 SYNTH_WRITERS ?= 16
 SYNTH_SEED   ?= 0
+SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
@@ -79,7 +80,7 @@ setup: build/ffi.stamp node_modules/.installed
 ## dataset
 synth: $(A)/synth/etl9g/.done
 $(A)/synth/etl9g/.done: build/ffi.stamp kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
-	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --out $(@D)
+	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D)
 	@touch $@
 
 dataset: $(DATA)
