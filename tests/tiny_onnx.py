@@ -1,0 +1,86 @@
+"""Small real ONNX models for the runtime tests (tract, onnxruntime-web): a conv net exported by torch as fp32,
+quantized to QDQ int8 and QOperator int8 by onnxruntime.quantization, and converted to fp16.
+
+Built once per test session into a temporary folder (`tiny_models()` caches), independent of the export pipeline so
+that the runtime wrappers are tested on their own.
+"""
+
+import functools
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+SIZE = 32
+CLASSES = 12
+
+
+def _net():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, CLASSES))
+    with torch.no_grad():  # non-trivial BatchNorm statistics so folding is exercised
+        net[1].running_mean.uniform_(-0.2, 0.2)
+        net[1].running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+def _export(net, path, half=False):
+    import torch
+
+    x = torch.rand(2, 1, SIZE, SIZE)
+    if half:
+        net, x = net.half(), x.half()
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice (dynamo=False is on purpose)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(net, x, str(path), input_names=["image"], output_names=["logits"], opset_version=17,
+                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+
+
+def images(n, seed=0):
+    """Float32 [n,1,SIZE,SIZE] test inputs in 0..1 with blob-like structure (not pure noise)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE] / SIZE
+    cy, cx, r = rng.random((3, n, 1, 1))
+    blobs = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (0.02 + 0.1 * r))
+    return np.clip(blobs + 0.1 * rng.random((n, SIZE, SIZE)), 0, 1).astype(np.float32)[:, None]
+
+
+def _quantize(src, dst, fmt):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        """Calibration batches: glyph-like blobs, not noise."""
+
+        def __init__(self):
+            self.batches = iter([{"image": x[None]} for x in images(16, seed=1)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(src), str(dst), Reader(), quant_format=getattr(QuantFormat, fmt), per_channel=True,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_models():
+    """{"fp32", "qdq", "qop", "fp16"} -> Path of each variant of the same tiny net."""
+    folder = Path(tempfile.mkdtemp(prefix="ke-tiny-onnx-"))
+    paths = {k: folder / f"{k}.onnx" for k in ("fp32", "qdq", "qop", "fp16")}
+    _export(_net(), paths["fp32"])
+    _export(_net(), paths["fp16"], half=True)
+    _quantize(paths["fp32"], paths["qdq"], "QDQ")
+    _quantize(paths["fp32"], paths["qop"], "QOperator")
+    return paths
+
+
+def ort_logits(path, x):
+    """Reference logits from onnxruntime CPU."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
