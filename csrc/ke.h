@@ -1,6 +1,117 @@
-/* kanjiedge C codec: ETL record decoding and resize/normalize. (skeleton; see ke_record.c, ke_image.c) */
+/* kanjiedge C codec: decode ETL Character Database records and resize/normalize character images.
+ *
+ * Pure C11, no allocation, no I/O, no global state, no threads: every function works on caller-owned buffers
+ * and returns an int code (KE_OK or a negative KE_E*), so the same code builds for CPython (cffi) and wasm.
+ * Record layouts follow docs etl-format.md §3 (0-based byte offsets, big-endian, MSB-first pixels).
+ *
+ * Usage (decode all records of an ETL9G file already in memory, 64x64 moment-normalized):
+ *
+ *     ke_layout lay;
+ *     ke_layout_of(KE_T_G9, &lay);                      // lay.record_bytes == 8199
+ *     size_t n = file_len / lay.record_bytes;
+ *     uint8_t *img = malloc(n * 64 * 64);                // caller owns every buffer
+ *     ke_meta *meta = malloc(n * sizeof *meta);
+ *     int rc = ke_decode_batch(KE_T_G9, file, file_len, n, 64, 64, KE_NORM_MOMENT, img, meta);
+ *     if (rc != KE_OK) { ... }                           // never aborts, never prints
+ *
+ * ---------------------------------------------------------------------------------------------------------
+ * Resize / normalize algorithm (ke_normalize). Written out so that a JavaScript port can match it exactly:
+ * all arithmetic is IEEE double except where "integer" is said, operations in the order given.
+ *
+ * Input: img[h][w] levels 0..maxlevel, 0 = paper, maxlevel = darkest ink. Output: out[oh][ow], 0..255.
+ * Ink threshold t = maxlevel / 8 + 1 (integer division): 2 for 4-bit, 1 for 1-bit, 8 for 6-bit, 32 for 8-bit.
+ *
+ * 1. Source window: origin (x0, y0) and pixel pitch (sx, sy), in source pixel units (pixel (x,y) covers
+ *    [x, x+1) x [y, y+1)).
+ *    NONE:   x0 = y0 = 0, sx = w / ow, sy = h / oh (the whole frame, aspect not kept).
+ *    BBOX:   bounding box [bx0, bx1) x [by0, by1) of pixels with v >= t. No such pixel -> all-zero output.
+ *            s = max((bx1 - bx0) / ow, (by1 - by0) / oh); sx = sy = s;
+ *            x0 = (bx0 + bx1) / 2 - s * ow / 2;  y0 = (by0 + by1) / 2 - s * oh / 2.
+ *            (the box is centred, aspect kept, and touches the output frame on its long side)
+ *    MOMENT: q = v if v >= t else 0. Integer sums over all pixels: m = sum q, Sx = sum q*x, Sy = sum q*y,
+ *            Sxx = sum q*x*x, Syy = sum q*y*y (64-bit). m == 0 -> all-zero output. Then in double:
+ *            mx = Sx / m; my = Sy / m; vx = Sxx / m - mx * mx; vy = Syy / m - my * my;
+ *            cx = mx + 0.5; cy = my + 0.5 (centre of mass; + 0.5 = pixel centres);
+ *            side = 4 * sqrt(max(vx, vy, 0)); if side < 1 then side = 1;
+ *            s = side / min(ow, oh); sx = sy = s; x0 = cx - s * ow / 2; y0 = cy - s * oh / 2.
+ *            (centre of mass goes to the output centre; a +-2 sigma square of the larger axis fills it)
+ * 2. Area resampling: output pixel (i, j) is the mean of the source (zero outside the frame) over
+ *    [x0 + j*sx, x0 + (j+1)*sx) x [y0 + i*sy, y0 + (i+1)*sy), computed with exact fractional overlaps:
+ *    a) per output column j: xa = x0 + j*sx, xb = xa + sx, both clipped to [0, w]; the overlap weight of
+ *       source column x is min(x+1, xb) - max(x, xa) for floor(xa) <= x < ceil(xb) (none if xb <= xa).
+ *       Rows likewise with y0, sy, h.
+ *    b) for each output row i (top to bottom): acc[j] = 0; for each source row y of that row's span (top to
+ *       bottom): for each j (left to right): r = sum over the column span of j, left to right, of
+ *       wx * v(y, x) (started at 0.0); acc[j] += wy * r.
+ *    c) out[i][j] = (int)(acc[j] * (255 / (sx * sy * maxlevel)) + 0.5), clamped to 0..255, where the factor
+ *       in brackets is computed once as 255.0 / (sx * sy * (double)maxlevel).
+ * ---------------------------------------------------------------------------------------------------------
+ */
 #ifndef KE_H
 #define KE_H
-#define KE_VERSION 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KE_VERSION 2
+
+/* Return codes. */
+#define KE_OK 0
+#define KE_EARG (-1)   /* bad argument: null pointer, unknown type or mode, size out of range */
+#define KE_ETRUNC (-2) /* input shorter than the records it should hold */
+#define KE_EBUF (-3)   /* output buffer too small */
+
+/* Record types (etl-format.md §2). */
+#define KE_T_M 0  /* ETL1/6/7: 2052 B, 64x63x4 at byte 32, JIS X 0201 at byte 6 */
+#define KE_T_K 1  /* ETL2: 2745 B (6-bit units), 60x60x6 at byte 45, CO-59 a/b in bytes 21-22 */
+#define KE_T_C 2  /* ETL3/4/5: 2952 B (6-bit units), 72x76x4 at byte 216, JIS X 0201 at byte 9 */
+#define KE_T_B8 3 /* ETL8B2: 512 B, 64x63x1 at byte 8, JIS X 0208 at bytes 2-3 */
+#define KE_T_B9 4 /* ETL9B: 576 B, otherwise as ETL8B2 */
+#define KE_T_G8 5 /* ETL8G: 8199 B, 128x127x4 at byte 60, JIS X 0208 at bytes 2-3 */
+#define KE_T_G9 6 /* ETL9G: 8199 B, 128x127x4 at byte 64 */
+#define KE_NTYPES 7
+
+/* Normalization modes for ke_normalize / ke_decode_batch. */
+#define KE_NORM_NONE 0
+#define KE_NORM_BBOX 1
+#define KE_NORM_MOMENT 2
+
+#define KE_MAX_PIXELS (128 * 127) /* largest native frame (G-type) */
+#define KE_MAX_OUT 1024           /* largest output side */
+
+typedef struct {
+    int32_t record_bytes, width, height, bpp, image_offset;
+} ke_layout;
+
+/* Per-record fields the Python side needs.
+ * code:  M/C: JIS X 0201 byte; K: CO-59 a<<6|b; B/G: JIS X 0208 row/cell code (e.g. 0x2422).
+ * sheet: M: u16 sheet (bytes 4-5); C: 36-bit sheet (6-bit chars 7-12); B/G: u16 sheet (bytes 0-1);
+ *        K: 0 (printed characters have no sheet).
+ * aux:   C: T56 index of the first class-code char (24 = 'H' hiragana); K: T56 style mark (17..20 = A..D);
+ *        others 0. */
+typedef struct {
+    uint32_t code, sheet, aux;
+} ke_meta;
+
 int ke_version(void);
+
+/* Layout of record type `type`; KE_EARG for an unknown type. */
+int ke_layout_of(int type, ke_layout *out);
+
+/* Metadata of one record of `len` bytes (KE_ETRUNC if len < record size). */
+int ke_read_meta(int type, const uint8_t *rec, size_t len, ke_meta *out);
+
+/* Raw levels of one record into out[height*width] (0 = paper .. 2^bpp - 1). */
+int ke_decode_raw(int type, const uint8_t *rec, size_t len, uint8_t *out, size_t out_len);
+
+/* Resize/normalize img[h][w] (levels 0..maxlevel, 1 <= maxlevel <= 255) into out[oh][ow], 0..255 (see above).
+ * img must not overlap out. */
+int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out);
+
+/* Decode records [0, n) of `data` (data_len >= n * record_bytes) into images[n][oh][ow] and, when meta is not
+ * NULL, meta[n]. oh == 0 && ow == 0 means raw levels at the native frame size (mode must be KE_NORM_NONE);
+ * otherwise each record goes through ke_normalize with maxlevel = 2^bpp - 1. */
+int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                    uint8_t *images, ke_meta *meta);
+
 #endif

@@ -1,0 +1,376 @@
+"""Read ETL Character Database files: format detection, fast decoding through the C codec, Unicode labels,
+writer ids; and the `kanjiedge etl info|show` command line.
+
+    recs = read("ETL9G_01", size=64, normalize="moment")   # recs.images uint8 [12144, 64, 64], 0..255
+    recs.labels[0], recs.codes[0], recs.format, recs.writers[0]   # '亜', 0x3021, 'ETL9G', 1
+
+How it stays fast and lean: the file is memory-mapped, records are decoded (and resized) by C straight into one
+preallocated output array, using `threads` threads over record ranges (cffi releases the GIL), and labels are
+decoded once per distinct code. No per-record Python objects are made for images.
+
+Record numbers in error messages are 0-based positions in the file; for B-type files (ETL8B2, ETL9B) position 0
+is the dummy record that read() skips, so output index k is file record k + 1.
+
+Writer ids (`Records.writers`, int64), chosen so that ids are unique within one data set family (all ETL9G
+files, all ETL1 files, ...):
+* M (ETL1/6/7), C (ETL3/4/5): the sheet number stored in the record (one sheet = one writer).
+* B: ETL9B: data set = (sheet - 1) // 20 + 1 (sheets are numbered globally, 20 per data set);
+  ETL8B2: the sheet number as stored.
+* G (ETL8G, ETL9G): the data set. A data set holds each character once, so a new one starts at the first code
+  that repeats within the current one; data set k (0-based) of file number F (the digits in ETL9G_F) gets id
+  (F - 1) * P + k + 1 with P = max(4 for ETL9G / 5 for ETL8G, data sets in this file). Real files give 1..200
+  (ETL9G) and 1..160 (+161 for the model patterns in ETL8G_33).
+* K (ETL2, printed type): the style mark A..D as 1..4 (there are no writers).
+"""
+
+import argparse
+import mmap
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kanjiedge import codes as codes_mod
+from kanjiedge import native
+
+
+class ETLError(ValueError):
+    """A file that is not a readable ETL file; the message names the file (and record, if there is one)."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """One ETL data set family: how its files are named and how its records are read."""
+
+    name: str  # "ETL9G"
+    rtype: str  # record type key of native.TYPES
+    encoding: str  # label code: "x0201", "x0208" or "co59"
+    pattern: str  # regex (case-insensitive, full match) for the file name
+    dummy: bool = False  # B-type: the file starts with an all-zero dummy record
+    sets_per_file: int = 0  # G-type: data sets per real file (writer numbering)
+
+
+FORMATS = (
+    Format("ETL1", "M", "x0201", r"ETL1C?(?:[_-]?(\d+))?"),
+    Format("ETL2", "K", "co59", r"ETL2(?:[_-]?(\d+))?"),
+    Format("ETL3", "C", "x0201", r"ETL3C?(?:[_-]?(\d+))?"),
+    Format("ETL4", "C", "x0201", r"ETL4C?(?:[_-]?(\d+))?"),
+    Format("ETL5", "C", "x0201", r"ETL5C?(?:[_-]?(\d+))?"),
+    Format("ETL6", "M", "x0201", r"ETL6C?(?:[_-]?(\d+))?"),
+    Format("ETL7", "M", "x0201", r"ETL7[LS]C?(?:[_-]?(\d+))?"),
+    Format("ETL8B2", "B8", "x0208", r"ETL8B2?C?(?:[_-]?(\d+))?", dummy=True),
+    Format("ETL8G", "G8", "x0208", r"ETL8G(?:[_-]?(\d+))?", sets_per_file=5),
+    Format("ETL9B", "B9", "x0208", r"ETL9B(?:[_-]?(\d+))?", dummy=True),
+    Format("ETL9G", "G9", "x0208", r"ETL9G(?:[_-]?(\d+))?", sets_per_file=4),
+)
+MODES = ("none", "bbox", "moment")
+HIRAGANA_CLASS = 24  # T56 index of 'H', first char of a C-type class code such as 'H  A' (ETL4)
+
+
+@dataclass
+class Records:
+    """Decoded records of one file (or several files of one frame size, see read_many)."""
+
+    images: np.ndarray  # uint8 [N, H, W]
+    labels: list  # list[str], one character each
+    codes: list  # list[int], raw codes (JIS X 0201 byte, JIS X 0208 row/cell, CO-59 a<<6|b)
+    format: str  # "ETL9G", ...
+    writers: np.ndarray  # int64 [N], see the module docstring
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def detect(path) -> tuple[Format, int]:
+    """Format and file number (1 when the name has none) from a file name such as ETL9G_01 or etl8b2c1."""
+    name = Path(path).name
+    for fmt in FORMATS:
+        m = re.fullmatch(fmt.pattern, name, flags=re.IGNORECASE)
+        if m:
+            return fmt, int(m.group(1) or 1)
+    raise ETLError(f"{path}: not an ETL data file name (expected e.g. ETL1C_01, ETL2_1, ETL4C, ETL8B2C1, ETL9G_01)")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A checked file: format, record layout, file number and the record range read() returns."""
+
+    path: Path
+    fmt: Format
+    layout: native.Layout
+    file_no: int
+    first: int  # first record read (1 for B-type files: 0 is the dummy)
+    count: int  # records returned
+
+
+def inspect_file(path) -> _Source:
+    """Detect the format and check the file size; raises ETLError when the file cannot be an ETL file."""
+    path = Path(path)
+    fmt, file_no = detect(path)
+    lay = native.layout(fmt.rtype)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ETLError(f"{path}: cannot read: {e.strerror}") from None
+    first = 1 if fmt.dummy else 0
+    if size == 0 or size % lay.record_bytes or size // lay.record_bytes <= first:
+        raise ETLError(f"{path}: size {size} bytes is not a whole number of {lay.record_bytes}-byte {fmt.name} "
+                       f"records{' (plus the leading dummy record)' if fmt.dummy else ''}")
+    return _Source(path, fmt, lay, file_no, first, size // lay.record_bytes - first)
+
+
+def _frame(src: _Source, size) -> tuple[int, int]:
+    if size is None:
+        return src.layout.height, src.layout.width
+    return (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+def _decode_into(data, src: _Source, images, meta, size, normalize: str, threads: int) -> None:
+    """Decode all records of `data` (an mmap of src.path) into images / meta, `threads` record ranges at once."""
+    rb = src.layout.record_bytes
+    base = memoryview(data)[src.first * rb:]
+    bounds = np.linspace(0, src.count, max(1, min(threads, src.count // 64 or 1)) + 1).astype(int)
+
+    def work(k):
+        a, b = bounds[k], bounds[k + 1]
+        native.decode_batch(src.fmt.rtype, base[a * rb:b * rb], b - a, images[a:b], meta[a:b], size, normalize)
+
+    try:
+        if len(bounds) == 2:
+            work(0)
+        else:
+            with ThreadPoolExecutor(len(bounds) - 1) as pool:
+                list(pool.map(work, range(len(bounds) - 1)))
+    finally:
+        base.release()
+
+
+def _decode_file(src: _Source, images, size, normalize: str, threads: int) -> np.ndarray:
+    """Decode src into images ([src.count, H, W] view); returns the per-record meta (native.META_DTYPE)."""
+    meta = np.empty(src.count, native.META_DTYPE)
+    try:
+        with open(src.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if hasattr(data, "madvise"):
+                data.madvise(mmap.MADV_SEQUENTIAL)
+            if src.fmt.dummy and any(data[2:4]):
+                raise ETLError(f"{src.path}: record 0: expected the all-zero dummy record that starts every "
+                               f"{src.fmt.name} file, found code 0x{data[2] << 8 | data[3]:04X}")
+            _decode_into(data, src, images, meta, size, normalize, threads)
+    except OSError as e:
+        raise ETLError(f"{src.path}: cannot read: {e.strerror or e}") from None
+    return meta
+
+
+def _labels(src: _Source, meta: np.ndarray) -> tuple[list, list]:
+    """Labels and codes of every record, decoding each distinct (code, hiragana) pair once."""
+    hira = _hiragana_flags(src, meta)
+    key = meta["code"].astype(np.int64) << 1 | hira
+    uniq, inverse = np.unique(key, return_inverse=True)
+    table_labels, table_codes = [], []
+    for k in uniq.tolist():
+        code = k >> 1
+        try:
+            table_labels.append(codes_mod.label(src.fmt.encoding, code, bool(k & 1)))
+        except codes_mod.UnknownCode as e:
+            i = int(np.flatnonzero(key == k)[0])
+            raise ETLError(f"{src.path}: record {i + src.first}: unknown code: {e.args[0]}") from None
+        table_codes.append(code)
+    inverse = inverse.ravel().tolist()
+    return [table_labels[j] for j in inverse], [table_codes[j] for j in inverse]
+
+
+def _hiragana_flags(src: _Source, meta: np.ndarray) -> np.ndarray:
+    if src.fmt.name == "ETL7":
+        return np.ones(len(meta), np.int64)
+    if src.fmt.rtype == "C":
+        return (meta["aux"] == HIRAGANA_CLASS).astype(np.int64)
+    return np.zeros(len(meta), np.int64)
+
+
+def _writers(src: _Source, meta: np.ndarray, codes: list) -> np.ndarray:
+    """Writer / data-set ids, see the module docstring."""
+    sheet = meta["sheet"].astype(np.int64)
+    if src.fmt.rtype == "K":
+        return meta["aux"].astype(np.int64) - 16  # T56 'A' = 17
+    if src.fmt.rtype == "B9":
+        return (sheet - 1) // 20 + 1
+    if src.fmt.rtype in ("G8", "G9"):
+        local = _data_sets(codes)
+        per_file = max(src.fmt.sets_per_file, int(local[-1]) + 1)
+        return (src.file_no - 1) * per_file + local + 1
+    return sheet
+
+
+def _data_sets(codes: list) -> np.ndarray:
+    """0-based data-set index of each record: a new set starts where a code repeats within the current one."""
+    out = np.empty(len(codes), np.int64)
+    seen, k = set(), 0
+    for i, c in enumerate(codes):
+        if c in seen:
+            k += 1
+            seen.clear()
+        seen.add(c)
+        out[i] = k
+    return out
+
+
+def _check_args(size, normalize: str) -> None:
+    if normalize not in MODES:
+        raise ValueError(f"normalize must be one of {MODES}, got {normalize!r}")
+    if size is None and normalize != "none":
+        raise ValueError(f"normalize={normalize!r} needs a size")
+
+
+def read(path, size=None, normalize: str = "none", threads: int = 2) -> Records:
+    """Read one ETL file.
+
+    Args:
+        path: an ETL data file; its format is detected from the name (ETL1C_01 ... ETL9G_50, any case).
+        size: None for raw levels at the native frame size (0 = paper .. 2^bpp-1 = darkest ink), or an int /
+            (H, W) for images resized by area and scaled to 0..255 (255 = full ink).
+        normalize: "none" (whole frame), "bbox" (ink bounding box, aspect kept) or "moment" (centre of mass to
+            the centre, scale from second moments); see csrc/ke.h for the exact algorithm.
+        threads: decoding threads over record ranges.
+
+    Returns:
+        Records with .images uint8 [N, H, W], .labels, .codes, .format, .writers.
+
+    Raises:
+        ETLError: unknown file name, size not a whole number of records, missing B-type dummy record, or a
+            record whose code has no character; the message names the file and record.
+    """
+    return read_many([path], size, normalize, threads)
+
+
+def read_many(paths, size=None, normalize: str = "none", threads: int = 2, progress: bool = False) -> Records:
+    """Read several ETL files into one preallocated array (peak memory ~ the output, plus one mapped file).
+
+    Arguments as read(); all files must share a frame size when size is None. `.format` is the format name,
+    or the distinct names joined by "+". `progress` shows a tqdm bar over files (stderr).
+    """
+    _check_args(size, normalize)
+    sources = [inspect_file(p) for p in paths]
+    if not sources:
+        raise ETLError("no ETL files given")
+    frames = {_frame(s, size) for s in sources}
+    if len(frames) > 1:
+        raise ETLError(f"{sources[-1].path}: frame size differs from the other files; pass size= to resize")
+    total = sum(s.count for s in sources)
+    images = np.empty((total, *frames.pop()), np.uint8)
+    labels, codes, writers, start = [], [], [], 0
+    for src in _progress(sources, progress):
+        meta = _decode_file(src, images[start:start + src.count], size, normalize, threads)
+        file_labels, file_codes = _labels(src, meta)
+        labels += file_labels
+        codes += file_codes
+        writers.append(_writers(src, meta, file_codes))
+        start += src.count
+    names = "+".join(dict.fromkeys(s.fmt.name for s in sources))
+    return Records(images, labels, codes, names, np.concatenate(writers))
+
+
+def _progress(items, enabled: bool):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="decode ETL", unit="file", file=sys.stderr)
+
+
+def read_record(path, index: int, size=None, normalize: str = "none") -> tuple[np.ndarray, str, int]:
+    """Image, label and code of record `index` (0-based, as in read()) without decoding the whole file."""
+    _check_args(size, normalize)
+    src = inspect_file(path)
+    if not 0 <= index < src.count:
+        raise ETLError(f"{src.path}: record index {index} out of range (file has {src.count} records)")
+    one = _Source(src.path, src.fmt, src.layout, src.file_no, src.first + index, 1)
+    images = np.empty((1, *_frame(src, size)), np.uint8)
+    meta = _decode_file(one, images, size, normalize, 1)
+    labels, codes = _labels(one, meta)
+    return images[0], labels[0], codes[0]
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+
+def _expand(paths) -> list[Path]:
+    """Files as given; folders replaced by the ETL data files in them (INFO files skipped)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.is_file() and q.name.upper().startswith("ETL")
+                          and "INFO" not in q.name.upper())
+        else:
+            out.append(p)
+    return out
+
+
+def _info(paths) -> int:
+    files = _expand(paths)
+    if not files:
+        raise ETLError(f"{' '.join(map(str, paths))}: no ETL files found")
+    rows, all_classes, all_writers, total = [], set(), set(), 0
+    for p in files:
+        recs = read(p, size=8)  # labels/writers need a full pass; tiny images keep it cheap
+        classes, writers = set(recs.labels), set(recs.writers.tolist())
+        rows.append((str(p), recs.format, len(recs), len(classes), len(writers)))
+        all_classes |= classes
+        all_writers |= {(recs.format, w) for w in writers}
+        total += len(recs)
+    width = max(len(r[0]) for r in rows + [("total",)])
+    print(f"{'file':<{width}}  {'format':<7} {'records':>9} {'classes':>8} {'writers':>8}")
+    for r in rows:
+        print(f"{r[0]:<{width}}  {r[1]:<7} {r[2]:>9,} {r[3]:>8,} {r[4]:>8,}")
+    print(f"{'total':<{width}}  {'':<7} {total:>9,} {len(all_classes):>8,} {len(all_writers):>8,}")
+    return 0
+
+
+def _to_picture(img: np.ndarray, scaled: bool, max_level: int) -> np.ndarray:
+    """Black ink on white: 255 - level * 255 / max level."""
+    v = img.astype(np.int32) if scaled else img.astype(np.int32) * 255 // max_level
+    return (255 - v).astype(np.uint8)
+
+
+def _show(args) -> int:
+    import cv2
+
+    from kanjiedge.atomic import write_bytes
+
+    img, label, code = read_record(args.path, args.index, args.size, args.normalize)
+    src = inspect_file(args.path)
+    ok, png = cv2.imencode(".png", _to_picture(img, args.size is not None, src.layout.max_level))
+    if not ok:
+        raise ETLError(f"{args.out}: PNG encoding failed")
+    write_bytes(args.out, png.tobytes())
+    print(f"{args.path} record {args.index}: {label} (code 0x{code:X}, {src.fmt.name}) -> {args.out}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kanjiedge etl", description="Inspect ETL Character Database files.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    info = sub.add_parser("info", help="format, records, classes and writers per file and in total")
+    info.add_argument("paths", nargs="+", metavar="PATH", help="ETL files or folders holding them")
+    show = sub.add_parser("show", help="write one record as a PNG (black ink on white)")
+    show.add_argument("path", metavar="PATH", help="an ETL file (e.g. ETL9G_01)")
+    show.add_argument("--index", type=int, required=True, help="0-based record index (B-type dummy excluded)")
+    show.add_argument("--out", required=True, help="output PNG path")
+    show.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE (default: native frame)")
+    show.add_argument("--normalize", choices=MODES, default="none", help="normalization (needs --size)")
+    return p
+
+
+def cli(argv: list[str]) -> int:
+    """`kanjiedge etl info PATH...` / `kanjiedge etl show PATH --index N --out x.png`."""
+    args = _parser().parse_args(argv)
+    if args.cmd == "info":
+        return _info(args.paths)
+    return _show(args)
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

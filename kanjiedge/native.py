@@ -1,0 +1,131 @@
+"""Thin, checked wrapper over the C codec (`kanjiedge._ke`, built from csrc/ by cffi).
+
+Checks dtype, contiguity and shape of every buffer before handing it to C, and maps the C return codes to
+Python exceptions. Sizes and constants come from the compiled library, not re-typed here. cffi releases the
+GIL during each call, so `decode_batch` can run in several threads on disjoint output slices.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kanjiedge._ke import ffi, lib
+
+VERSION = lib.ke_version()
+
+# record type names <-> KE_T_* constants
+TYPES = {"M": lib.KE_T_M, "K": lib.KE_T_K, "C": lib.KE_T_C, "B8": lib.KE_T_B8, "B9": lib.KE_T_B9,
+         "G8": lib.KE_T_G8, "G9": lib.KE_T_G9}
+MODES = {"none": lib.KE_NORM_NONE, "bbox": lib.KE_NORM_BBOX, "moment": lib.KE_NORM_MOMENT}
+MAX_OUT = lib.KE_MAX_OUT
+META_DTYPE = np.dtype([("code", "<u4"), ("sheet", "<u4"), ("aux", "<u4")])  # layout of ke_meta
+
+
+class NativeError(ValueError):
+    """A C codec call failed (bad argument, truncated input, small buffer)."""
+
+
+_ERRORS = {lib.KE_EARG: "bad argument", lib.KE_ETRUNC: "input truncated", lib.KE_EBUF: "output buffer too small"}
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != lib.KE_OK:
+        raise NativeError(f"{what}: {_ERRORS.get(rc, f'error code {rc}')}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Record layout of one type: bytes per record, image frame (width x height x bpp) and its byte offset."""
+
+    record_bytes: int
+    width: int
+    height: int
+    bpp: int
+    image_offset: int
+
+    @property
+    def max_level(self) -> int:
+        return (1 << self.bpp) - 1
+
+
+def layout(rtype: str) -> Layout:
+    """Layout of record type `rtype` ("M", "K", "C", "B8", "B9", "G8", "G9")."""
+    out = ffi.new("ke_layout *")
+    _check(lib.ke_layout_of(TYPES[rtype], out), f"layout {rtype}")
+    return Layout(out.record_bytes, out.width, out.height, out.bpp, out.image_offset)
+
+
+def _out_shape(size) -> tuple[int, int]:
+    h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    if not (0 < h <= MAX_OUT and 0 < w <= MAX_OUT):
+        raise ValueError(f"size must be 1..{MAX_OUT} per side, got {size!r}")
+    return int(h), int(w)
+
+
+def _writable_u8(a: np.ndarray, shape: tuple, name: str) -> None:
+    if a.dtype != np.uint8 or a.shape != shape or not a.flags.c_contiguous or not a.flags.writeable:
+        raise ValueError(f"{name} must be a writable C-contiguous uint8 array of shape {shape}")
+
+
+def decode_raw(rtype: str, record: bytes) -> np.ndarray:
+    """Raw levels (0 = paper .. 2^bpp-1) of one record, shape [height, width]."""
+    lay = layout(rtype)
+    out = np.empty((lay.height, lay.width), np.uint8)
+    rc = lib.ke_decode_raw(TYPES[rtype], ffi.from_buffer(record), len(record), ffi.from_buffer(out), out.size)
+    _check(rc, f"decode {rtype} record")
+    return out
+
+
+def decode_batch(rtype: str, data, n: int, images: np.ndarray, meta: np.ndarray | None, size=None,
+                 mode: str = "none") -> None:
+    """Decode records [0, n) of the buffer `data` into `images` (and `meta`, a META_DTYPE array, if given).
+
+    Args:
+        rtype: record type key of TYPES.
+        data: bytes-like (bytes, memoryview of an mmap, ...) holding at least n records.
+        n: number of records.
+        images: uint8 [n, H, W] output; H, W = native frame when size is None, else the requested size.
+        meta: META_DTYPE [n] output or None.
+        size: None (raw levels) or int / (H, W) (scaled to 0..255).
+        mode: "none", "bbox" or "moment" (only "none" when size is None).
+    """
+    lay = layout(rtype)
+    oh, ow = (0, 0) if size is None else _out_shape(size)
+    _writable_u8(images, (n, oh or lay.height, ow or lay.width), "images")
+    if meta is not None and (meta.dtype != META_DTYPE or meta.shape != (n,) or not meta.flags.c_contiguous):
+        raise ValueError(f"meta must be a C-contiguous {META_DTYPE} array of shape ({n},)")
+    if mode not in MODES or (size is None and mode != "none"):
+        raise ValueError(f"normalize must be one of {sorted(MODES)} ('none' when size is None), got {mode!r}")
+    src = ffi.from_buffer("uint8_t[]", data)
+    cmeta = ffi.NULL if meta is None else ffi.cast("ke_meta *", ffi.from_buffer(meta))
+    try:
+        rc = lib.ke_decode_batch(TYPES[rtype], src, len(src), n, oh, ow, MODES[mode], ffi.from_buffer(images), cmeta)
+    finally:
+        ffi.release(src)  # an mmap cannot be closed while a buffer export is alive
+    _check(rc, f"decode {n} {rtype} records")
+
+
+def normalize(img: np.ndarray, size=64, mode: str = "moment", max_level: int = 255) -> np.ndarray:
+    """Resize/normalize one grey image with the C algorithm documented in csrc/ke.h.
+
+    Args:
+        img: uint8 [H, W], 0 = paper, `max_level` = full ink (invert photos of dark ink on white first).
+        size: output side (int) or (H, W).
+        mode: "none" (area resize of the whole frame), "bbox" (ink bounding box, aspect kept, touching the
+            frame on the long side) or "moment" (centre of mass to the centre, scale from second moments).
+        max_level: the level meaning full ink (255 for ordinary 8-bit images).
+
+    Returns:
+        uint8 [size, size] (or [H, W]), 0 = paper, 255 = full ink.
+    """
+    img = np.ascontiguousarray(img)
+    if img.dtype != np.uint8 or img.ndim != 2 or 0 in img.shape:
+        raise ValueError(f"img must be a non-empty uint8 [H, W] array, got {img.dtype} {img.shape}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    oh, ow = _out_shape(size)
+    out = np.empty((oh, ow), np.uint8)
+    rc = lib.ke_normalize(ffi.from_buffer(img), img.shape[0], img.shape[1], max_level, oh, ow, MODES[mode],
+                          ffi.from_buffer(out))
+    _check(rc, "normalize")
+    return out
