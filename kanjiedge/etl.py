@@ -14,8 +14,8 @@ is the dummy record that read() skips, so output index k is file record k + 1.
 Writer ids (`Records.writers`, int64), chosen so that ids are unique within one data set family (all ETL9G
 files, all ETL1 files, ...):
 * M (ETL1/6/7), C (ETL3/4/5): the sheet number stored in the record (one sheet = one writer).
-* B: ETL9B: data set = (sheet - 1) // 20 + 1 (sheets are numbered globally, 20 per data set);
-  ETL8B2: the sheet number as stored.
+* B: the data set, from the globally numbered sheets: (sheet - 1) // 20 + 1 for ETL9B (20 sheets per data set),
+  (sheet - 1) // 10 + 1 for ETL8B2 (10 sheets per data set).
 * G (ETL8G, ETL9G): the data set. A data set holds each character once, so a new one starts at the first code
   that repeats within the current one; data set k (0-based) of file number F (the digits in ETL9G_F) gets id
   (F - 1) * P + k + 1 with P = max(4 for ETL9G / 5 for ETL8G, data sets in this file). Real files give 1..200
@@ -124,9 +124,7 @@ def inspect_file(path) -> _Source:
 
 
 def _frame(src: _Source, size) -> tuple[int, int]:
-    if size is None:
-        return src.layout.height, src.layout.width
-    return (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    return (src.layout.height, src.layout.width) if size is None else native.out_shape(size)
 
 
 def _decode_into(data, src: _Source, images, meta, size, normalize: str, threads: int) -> None:
@@ -137,7 +135,8 @@ def _decode_into(data, src: _Source, images, meta, size, normalize: str, threads
 
     def work(k):
         a, b = bounds[k], bounds[k + 1]
-        native.decode_batch(src.fmt.rtype, base[a * rb:b * rb], b - a, images[a:b], meta[a:b], size, normalize)
+        with base[a * rb:b * rb] as chunk:  # released even on error, so the mmap can close
+            native.decode_batch(src.fmt.rtype, chunk, b - a, images[a:b], meta[a:b], size, normalize)
 
     try:
         if len(bounds) == 2:
@@ -196,8 +195,8 @@ def _writers(src: _Source, meta: np.ndarray, codes: list) -> np.ndarray:
     sheet = meta["sheet"].astype(np.int64)
     if src.fmt.rtype == "K":
         return meta["aux"].astype(np.int64) - 16  # T56 'A' = 17
-    if src.fmt.rtype == "B9":
-        return (sheet - 1) // 20 + 1
+    if src.fmt.rtype in ("B8", "B9"):
+        return (sheet - 1) // (20 if src.fmt.rtype == "B9" else 10) + 1
     if src.fmt.rtype in ("G8", "G9"):
         local = _data_sets(codes)
         per_file = max(src.fmt.sets_per_file, int(local[-1]) + 1)
@@ -223,6 +222,8 @@ def _check_args(size, normalize: str) -> None:
         raise ValueError(f"normalize must be one of {MODES}, got {normalize!r}")
     if size is None and normalize != "none":
         raise ValueError(f"normalize={normalize!r} needs a size")
+    if size is not None:
+        native.out_shape(size)  # raises ValueError for a bad size
 
 
 def read(path, size=None, normalize: str = "none", threads: int = 2) -> Records:

@@ -55,7 +55,8 @@ def layout(rtype: str) -> Layout:
     return Layout(out.record_bytes, out.width, out.height, out.bpp, out.image_offset)
 
 
-def _out_shape(size) -> tuple[int, int]:
+def out_shape(size) -> tuple[int, int]:
+    """(H, W) for an int or (H, W) size; ValueError outside 1..MAX_OUT."""
     h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if not (0 < h <= MAX_OUT and 0 < w <= MAX_OUT):
         raise ValueError(f"size must be 1..{MAX_OUT} per side, got {size!r}")
@@ -90,7 +91,7 @@ def decode_batch(rtype: str, data, n: int, images: np.ndarray, meta: np.ndarray 
         mode: "none", "bbox" or "moment" (only "none" when size is None).
     """
     lay = layout(rtype)
-    oh, ow = (0, 0) if size is None else _out_shape(size)
+    oh, ow = (0, 0) if size is None else out_shape(size)
     _writable_u8(images, (n, oh or lay.height, ow or lay.width), "images")
     if meta is not None and (meta.dtype != META_DTYPE or meta.shape != (n,) or not meta.flags.c_contiguous):
         raise ValueError(f"meta must be a C-contiguous {META_DTYPE} array of shape ({n},)")
@@ -123,7 +124,7 @@ def normalize(img: np.ndarray, size=64, mode: str = "moment", max_level: int = 2
         raise ValueError(f"img must be a non-empty uint8 [H, W] array, got {img.dtype} {img.shape}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-    oh, ow = _out_shape(size)
+    oh, ow = out_shape(size)
     out = np.empty((oh, ow), np.uint8)
     rc = lib.ke_normalize(ffi.from_buffer(img), img.shape[0], img.shape[1], max_level, oh, ow, MODES[mode],
                           ffi.from_buffer(out))
