@@ -1,0 +1,193 @@
+"""The wasm target's drawing page: the JS preprocessing port against the C codec (in Node), the emitted folder,
+and the page itself in headless Chromium (draw KanjiVG strokes with the mouse -> top-1 is the drawn character,
+and the page's preprocessing and probabilities equal the Python/onnxruntime ones on the same canvas)."""
+
+import json
+import os
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+
+from kanjiedge import kanjivg, native
+from kanjiedge.errors import UserError
+from kanjiedge.webpage import WEB_DIR, emit_webpage, serve
+from web_driver import Chromium, find_chromium
+
+# Node side of the JS/C comparison: normalize each job's image with preprocess.js, write the outputs back to back.
+NODE_NORMALIZE = r"""
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+const [mod, inp, outp, spec] = process.argv.slice(1);
+const { normalize } = await import(pathToFileURL(mod).href);
+const buf = fs.readFileSync(inp);
+const outs = [];
+let off = 0;
+for (const j of JSON.parse(spec)) {
+  const img = new Uint8Array(buf.buffer, buf.byteOffset + off, j.h * j.w);
+  off += j.h * j.w;
+  outs.push(Buffer.from(normalize(img, j.h, j.w, j.maxlevel, j.oh, j.ow, j.mode)));
+}
+fs.writeFileSync(outp, Buffer.concat(outs));
+"""
+
+
+def _scribbles(seed=0):
+    """Grey stroke images of several frame sizes and level ranges (4-bit, 8-bit, 1-bit), plus an empty one."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(6):
+        h, w = ((127, 128), (200, 150), (63, 64))[k % 3]
+        maxlevel = (15, 255, 1)[k % 3]
+        img = np.zeros((h, w), np.uint8)
+        for _ in range(4):
+            pts = (rng.random((4, 2)) * [w * 0.8, h * 0.8] + [w * 0.1, h * 0.1]).astype(np.int32)
+            cv2.polylines(img, [pts], False, maxlevel, int(rng.integers(1, 6)), cv2.LINE_AA)
+        out.append((img, maxlevel))
+    return out + [(np.zeros((50, 60), np.uint8), 255)]
+
+
+def _js_normalize(jobs, images, tmp_path):
+    (tmp_path / "in.bin").write_bytes(b"".join(img.tobytes() for img in images))
+    subprocess.run(["node", "--input-type=module", "-e", NODE_NORMALIZE, str(WEB_DIR / "preprocess.js"),
+                    str(tmp_path / "in.bin"), str(tmp_path / "out.bin"), json.dumps(jobs)], check=True)
+    data, outs = (tmp_path / "out.bin").read_bytes(), []
+    for j in jobs:
+        n = j["oh"] * j["ow"]
+        outs.append(np.frombuffer(data[:n], np.uint8).reshape(j["oh"], j["ow"]))
+        data = data[n:]
+    return outs
+
+
+def test_js_normalize_matches_c(tmp_path):
+    jobs, images = [], []
+    for img, maxlevel in _scribbles():
+        for mode in ("none", "bbox", "moment"):
+            for oh, ow in ((64, 64), (32, 48)):
+                jobs.append({"h": img.shape[0], "w": img.shape[1], "maxlevel": maxlevel, "oh": oh, "ow": ow,
+                             "mode": mode})
+                images.append(img)
+    for job, img, js in zip(jobs, images, _js_normalize(jobs, images, tmp_path)):
+        c = native.normalize(img, (job["oh"], job["ow"]), job["mode"], max_level=job["maxlevel"])
+        # same IEEE double operations in the same order: equal up to a rounding tie (<= 1 level)
+        assert np.abs(js.astype(int) - c).max() <= 1, job
+    assert any(js.any() for js in _js_normalize(jobs[:6], images[:6], tmp_path))  # not trivially empty
+
+
+# ---------------------------------------------------------------- a model that knows the drawn characters
+
+
+def _centroid_onnx(dataset_dir, path):
+    """Nearest-class-mean classifier fitted on the dataset's train split, as an ONNX Flatten+Gemm graph with the
+    kanjiedge metadata (logits = 2 x.m_c - |m_c|^2, scaled: the same argmax as nearest mean)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from kanjiedge import dataset
+
+    ds = dataset.load(dataset_dir)
+    idx = ds.split_indices("train")
+    x = np.asarray(ds.images[idx], np.float32).reshape(len(idx), -1) / 255
+    means = np.stack([x[ds.labels[idx] == c].mean(0) for c in range(len(ds.classes))])
+    w, b = (10 * means).astype(np.float32), (-5 * (means * means).sum(1)).astype(np.float32)
+    size = ds.images.shape[1]
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["image"], ["flat"]), helper.make_node("Gemm", ["flat", "W", "b"], ["logits"],
+                                                                            transB=1)],
+        "centroid", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(ds.classes)])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    meta = {"kanjiedge.labels": json.dumps([c["char"] for c in ds.classes], ensure_ascii=False),
+            "kanjiedge.preprocess": json.dumps({"size": size, "normalize": "moment", "scale": 1 / 255, "ink": "high"})}
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, path)
+    return path, ds.classes
+
+
+@pytest.fixture(scope="module")
+def centroid_model(tiny_dataset, tmp_path_factory):
+    return _centroid_onnx(tiny_dataset, tmp_path_factory.mktemp("web") / "model.onnx")
+
+
+def test_emit_webpage_is_self_contained(centroid_model, tmp_path):
+    model, classes = centroid_model
+    files = emit_webpage(model, out_dir=tmp_path / "page")
+    names = {f.name for f in files}
+    assert {"index.html", "app.js", "preprocess.js", "model.onnx", "ort.wasm.min.mjs",
+            "ort-wasm-simd-threaded.wasm"} <= names
+    assert all(f.is_file() and f.stat().st_size > 0 for f in files)
+    assert json.loads((tmp_path / "page" / "labels.json").read_text()) == [c["char"] for c in classes]
+    assert json.loads((tmp_path / "page" / "preprocess.json").read_text())["normalize"] == "moment"
+    html = (tmp_path / "page" / "index.html").read_text()
+    assert "http://" not in html and "https://" not in html  # works offline: nothing fetched from elsewhere
+
+
+def test_emit_webpage_needs_labels(tmp_path):
+    from tiny_onnx import tiny_models
+
+    with pytest.raises(UserError, match=r"fp32\.onnx: no class labels given"):
+        emit_webpage(tiny_models()["fp32"], out_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- the page in headless Chromium
+
+RESULT_READY = ("(() => { const k = window.kanjiedge; return k && k.result && k.result.version === k.version "
+                "? k.result : null; })()")
+
+
+def _strokes_on_pad(page, char):
+    """KanjiVG strokes of `char` mapped into the pad (glyph box = central 80 %), in viewport CSS pixels."""
+    x0, y0, side = page.evaluate("(() => { const r = document.getElementById('pad').getBoundingClientRect(); "
+                                 "return [r.x, r.y, r.width]; })()")
+    scale = 0.8 * side / kanjivg.BOX
+    return [[(x0 + 0.1 * side + px * scale, y0 + 0.1 * side + py * scale) for px, py in s]
+            for s in kanjivg.load(char).strokes]
+
+
+def _python_view(page, model):
+    """The pad's pixels read from the browser, preprocessed by the C codec and classified by onnxruntime."""
+    import onnxruntime as ort
+
+    rgba = np.array(page.evaluate("Array.from(document.getElementById('pad').getContext('2d')"
+                                  ".getImageData(0, 0, 256, 256).data)"), np.int64).reshape(256, 256, 4)
+    lum = (77 * rgba[..., 0] + 150 * rgba[..., 1] + 29 * rgba[..., 2]) >> 8  # as inkFromRGBA
+    ink = np.floor((255 - lum) * rgba[..., 3] / 255 + 0.5).astype(np.uint8)
+    pixels = native.normalize(ink, 64, "moment")
+    logits = ort.InferenceSession(str(model)).run(None, {"image": pixels[None, None].astype(np.float32) / 255})[0]
+    probs = np.exp(logits[0] - logits[0].max())
+    return pixels, probs / probs.sum()
+
+
+@pytest.mark.slow
+def test_page_recognises_drawn_characters(centroid_model, tmp_path):
+    if not find_chromium():
+        pytest.skip("chromium not installed (`make test` installs it: apt-get install chromium)")
+    model, classes = centroid_model
+    labels = [c["char"] for c in classes]
+    by_strokes = sorted(classes, key=lambda c: (c["strokes"], c["char"]))
+    chars = [by_strokes[-1]["char"], by_strokes[0]["char"]]  # the most and the fewest strokes
+    emit_webpage(model, out_dir=tmp_path / "page")
+    with serve(tmp_path / "page") as url, Chromium() as browser:
+        page = browser.new_page(1100, 800)
+        page.goto(url)
+        page.evaluate("window.kanjiedge.ready")
+        assert page.evaluate("document.getElementById('status').dataset.state") == "ready"
+        for char in chars:
+            page.click("#clear")
+            page.draw(_strokes_on_pad(page, char))
+            result = page.wait_for(RESULT_READY)
+            dom = page.evaluate("Array.from(document.querySelectorAll('#candidates li'), li => li.dataset.char)")
+            assert dom == [t["char"] for t in result["top"]] and len(dom) == 5
+            assert dom[0] == char, f"drew {char}, page says {dom}"
+            pixels, probs = _python_view(page, model)
+            assert np.abs(np.reshape(result["pixels"], (64, 64)) - pixels).max() <= 1  # browser preprocessing == C codec
+            want = [labels[i] for i in np.argsort(-probs, kind="stable")[:5]]
+            assert dom[:1] == want[:1]
+            np.testing.assert_allclose([t["prob"] for t in result["top"]], np.sort(probs)[::-1][:5], atol=1e-4)
+        page.screenshot(os.environ.get("KANJIEDGE_SCREENSHOT", str(tmp_path / "page.png")))
+        page.click("#clear")
+        page.wait_for(RESULT_READY)
+        assert page.evaluate("document.querySelectorAll('#candidates li[data-char]').length") == 0
