@@ -18,10 +18,12 @@ File layout (documented simplifications of the real sets, see etl-format.md):
   ETL9B. M- and C-type records carry the writer's sheet number directly (one sheet per writer, 1001, 1002...).
 * B-type files (ETL8B2C1, ETL9B_1) start with the all-zero dummy record; their images are the G-type rendering
   binarised and halved to 64x63, as ETL9B was made from ETL9G.
-* K-type (ETL2) is printed type: the same renderer with a fixed pen and little jitter, 6-bit levels.
+* K-type (ETL2) is printed type: the same renderer with a fixed pen and little jitter, 6-bit levels; writer w
+  gets the style mark "ABCD"[w % 4] (ETL2's "writers" are typefaces/sources).
 """
 
 import argparse
+import functools
 import math
 import multiprocessing as mp
 import os
@@ -103,6 +105,7 @@ class Style:
     noise: float  # scanner noise sigma, fraction of full scale
 
 
+@functools.lru_cache(maxsize=1024)
 def writer_style(seed: int, writer: int, printed: bool = False) -> Style:
     """Deterministic style of writer `writer` (0-based) for a seed; `printed` gives a near-ideal typeface."""
     r = np.random.default_rng([seed, writer, 0x57])
@@ -118,30 +121,58 @@ def writer_style(seed: int, writer: int, printed: bool = False) -> Style:
 
 # ---------------------------------------------------------------- rendering
 
-def _resample(poly: np.ndarray, step: float = 2.0) -> tuple[np.ndarray, float]:
-    """Points every `step` units along a polyline [P,2] -> ([Q,2], arc length)."""
-    seg = np.hypot(*np.diff(poly, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    length = float(s[-1])
-    if length < 1e-6:
-        return np.repeat(poly[:1], 2, axis=0).astype(np.float64), 0.0
-    t = np.linspace(0.0, length, max(2, int(length / step) + 1))
-    return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1), length
+def _resample(poly: np.ndarray, step: float = 2.0) -> np.ndarray:
+    """Points every `step` units along a polyline [P,2] -> [Q,2] (Q >= 2)."""
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(poly, axis=0).T))])
+    t = np.linspace(0.0, s[-1], max(2, int(s[-1] / step) + 1))
+    if s[-1] < 1e-6:
+        return np.repeat(poly[:1], 2, axis=0).astype(np.float64)
+    return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
 
 
-def _wobble_stroke(pts: np.ndarray, length: float, style: Style, r) -> np.ndarray:
-    """Stroke jitter (shift, turn, scale about its centre) + smooth curvature noise along the normal. [Q,2]."""
-    c = pts.mean(axis=0)
-    a, k = r.normal(0, 0.04), 1 + r.normal(0, 0.04)
-    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * k
-    out = (pts - c) @ rot.T + c + r.normal(0, style.jitter, 2)
-    if length > 4 and style.wobble > 0:
-        tang = np.gradient(out, axis=0)
-        normal = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.hypot(*tang.T)[:, None] + 1e-9)
-        u = np.linspace(0, 1, len(out))
-        bend = sum(r.normal(0, style.wobble / f) * np.sin(math.pi * f * u + r.uniform(0, 6.3)) for f in (1, 2, 3))
-        out = out + normal * (bend * min(1.0, length / 30))[:, None]
-    return out
+@dataclass(frozen=True)
+class Geometry:
+    """A character's strokes resampled and flattened for vectorized jitter (cached per character)."""
+
+    pts: np.ndarray  # float64 [P,2] all stroke points, KanjiVG units
+    sid: np.ndarray  # int [P] stroke index of each point
+    u: np.ndarray  # float64 [P] position along its stroke, 0..1
+    normal: np.ndarray  # float64 [P,2] unit normal of the stroke at each point
+    centre: np.ndarray  # float64 [S,2] stroke centroids
+    bend_scale: np.ndarray  # float64 [S] curvature-noise scale (short strokes bend less)
+    splits: np.ndarray  # int [S-1] where to split pts back into strokes
+
+
+@functools.lru_cache(maxsize=4096)
+def geometry(char: str) -> Geometry:
+    """Resampled stroke geometry of `char` (see Geometry)."""
+    strokes = [_resample(st.astype(np.float64)) for st in kanjivg.load(char).strokes]
+    sizes = np.array([len(st) for st in strokes])
+    tang = np.concatenate([np.gradient(st, axis=0) for st in strokes])
+    normal = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.hypot(*tang.T)[:, None] + 1e-9)
+    lengths = np.array([np.hypot(*np.diff(st, axis=0).T).sum() for st in strokes])
+    return Geometry(np.concatenate(strokes), np.repeat(np.arange(len(strokes)), sizes),
+                    np.concatenate([np.linspace(0, 1, n) for n in sizes]), normal,
+                    np.array([st.mean(axis=0) for st in strokes]), np.clip((lengths - 4) / 26, 0, 1),
+                    np.cumsum(sizes)[:-1])
+
+
+_FREQS = np.array([1.0, 2.0, 3.0])  # half-waves per stroke of the curvature noise
+
+
+def _jitter(g: Geometry, style: Style, r) -> np.ndarray:
+    """Per-stroke jitter (shift, turn, scale about the stroke centre) + smooth curvature noise. [P,2]."""
+    n = len(g.centre)
+    a, k = r.normal(0, 0.04, n), 1 + r.normal(0, 0.04, n)
+    shift = r.normal(0, style.jitter, (n, 2))
+    amp = r.normal(0, 1, (n, 3)) * (style.wobble / _FREQS) * g.bend_scale[:, None]
+    phase = r.uniform(0, 2 * math.pi, (n, 3))
+    d = g.pts - g.centre[g.sid]
+    ca, sa, kk = np.cos(a)[g.sid], np.sin(a)[g.sid], k[g.sid]
+    out = np.stack([ca * d[:, 0] - sa * d[:, 1], sa * d[:, 0] + ca * d[:, 1]], 1) * kk[:, None]
+    out += g.centre[g.sid] + shift[g.sid]
+    bend = (amp[g.sid] * np.sin(math.pi * g.u[:, None] * _FREQS + phase[g.sid])).sum(1)
+    return out + g.normal * bend[:, None]
 
 
 def _warp(pts: np.ndarray, terms) -> np.ndarray:
@@ -195,14 +226,14 @@ def render(char: str, style: Style, frame: tuple, rng) -> np.ndarray:
     h, w = frame
     m = _glyph_matrix(s, frame)
     canvas = np.zeros((h * SS, w * SS), np.uint8)
-    pen_px = max(1, int(round(s.pen * m[0, 0] if s.rot == 0 else s.pen * np.linalg.norm(m[:, 0]))))
-    for stroke in kanjivg.load(char).strokes:
-        pts, length = _resample(stroke)
-        pts = _warp(_wobble_stroke(pts, length, s, rng), s.warp)
-        px = pts @ m[:, :2].T + m[:, 2]
-        grey = int(255 * min(1.0, max(0.35, rng.normal(1.0, 0.06))))
-        thick = max(1, int(round(pen_px * math.exp(rng.normal(0, 0.08)))))
-        cv2.polylines(canvas, [np.round(px * 4).astype(np.int32)], False, grey, thick, cv2.LINE_AA, shift=2)
+    pen_px = s.pen * float(np.linalg.norm(m[:, 0]))
+    g = geometry(char)
+    px = _warp(_jitter(g, s, rng), s.warp) @ m[:, :2].T + m[:, 2]
+    px = np.round(px * 4).astype(np.int32)  # 2 fractional bits (shift=2)
+    greys = 255 * np.clip(rng.normal(1.0, 0.06, len(g.centre)), 0.35, 1.0)
+    thick = np.maximum(1, np.rint(pen_px * np.exp(rng.normal(0, 0.08, len(g.centre))))).astype(int)
+    for stroke, grey, t in zip(np.split(px, g.splits), greys.astype(int).tolist(), thick.tolist()):
+        cv2.polylines(canvas, [stroke], False, grey, t, cv2.LINE_AA, shift=2)
     ink = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     return _paper_and_scanner(ink, s, rng)
 
@@ -210,12 +241,12 @@ def render(char: str, style: Style, frame: tuple, rng) -> np.ndarray:
 def _paper_and_scanner(ink: np.ndarray, s: Style, rng) -> np.ndarray:
     """Pressure texture along strokes, scanner blur and noise. [H,W] float32 in 0..1."""
     h, w = ink.shape
-    texture = cv2.resize(rng.normal(0, 1, (h // 8 + 2, w // 8 + 2)).astype(np.float32), (w, h),
+    texture = cv2.resize(rng.standard_normal((h // 8 + 2, w // 8 + 2), dtype=np.float32), (w, h),
                          interpolation=cv2.INTER_CUBIC)
     ink = ink * s.ink * np.clip(1 + 0.12 * texture, 0.6, 1.2)
     if s.blur > 0:
         ink = cv2.GaussianBlur(ink, (0, 0), s.blur)
-    ink += rng.normal(0, s.noise, ink.shape).astype(np.float32)
+    ink += rng.standard_normal(ink.shape, dtype=np.float32) * np.float32(s.noise)
     return np.clip(ink, 0, 1)
 
 
@@ -334,7 +365,9 @@ def record_k(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
     """K-type record (ETL2), 3660 six-bit chars = 2745 bytes; CO-59 code at chars 29-30, 6-bit image."""
     contents = "KANJI " if ord(s.char) >= 0x4E00 else ("HRKANA" if "ぁ" <= s.char <= "ゖ" else
                                                         "KTKANA" if "ァ" <= s.char <= "ヺ" else "KIGO  ")
-    six = _six(s.serial) + _t56("A" + " " * 5 + contents + "MINCHO") + [0] * 4 + [s.code >> 6, s.code & 63]
+    mark = "ABCD"[s.writer % 4]  # "writers" of printed ETL2 are the four typeface/source marks
+    face = "GOTHIC" if mark in "BD" else "MINCHO"
+    six = _six(s.serial) + _t56(mark + " " * 5 + contents + face) + [0] * 4 + [s.code >> 6, s.code & 63]
     six += [0] * (60 - len(six))
     return pack6(six + levels.ravel().tolist())
 
@@ -423,12 +456,13 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
     if writers < 1:
         raise UserError(f"--writers must be >= 1 (got {writers})")
     cs = charsets.select(charsets.charset(fmt.charset), chars)
-    for ch in cs.chars:  # parse before forking so workers share the cache
-        kanjivg.load(ch)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = plan_files(fmt, writers)
     jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs > 1:
+        for ch in cs.chars:  # parse before forking so the workers share one cache
+            geometry(ch)
     from tqdm import tqdm
 
     bar = tqdm(total=writers * len(cs), unit="glyph", desc=f"synth {fmt.name}", disable=not progress,
