@@ -27,6 +27,15 @@ def test_matches_onnxruntime(tract_rt, variant):
     assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.99
 
 
+def test_runs_dynamic_quantized_graphs(tract_rt):
+    # tract 0.23 runs DynamicQuantizeLinear + ConvInteger/MatMulInteger, so they are not refused up front
+    # (the wasm profile forbids them for speed/accuracy reasons, not because tract cannot run them).
+    path = tiny_models()["dyn"]
+    x = images(50)
+    got, ref = tract_rt.load(path).run(x), ort_logits(path, x)
+    assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.98 and np.abs(got - ref).max() < 0.05
+
+
 def test_batch_one_equals_batch_n(tract_rt):
     sess = tract_rt.load(tiny_models()["fp32"])
     x = images(5, seed=3)

@@ -183,7 +183,8 @@ def test_page_recognises_drawn_characters(centroid_model, tmp_path):
             assert dom == [t["char"] for t in result["top"]] and len(dom) == 5
             assert dom[0] == char, f"drew {char}, page says {dom}"
             pixels, probs = _python_view(page, model)
-            assert np.abs(np.reshape(result["pixels"], (64, 64)) - pixels).max() <= 1  # browser preprocessing == C codec
+            # the browser's preprocessing equals the C codec's on the same canvas
+            assert np.abs(np.reshape(result["pixels"], (64, 64)) - pixels).max() <= 1
             want = [labels[i] for i in np.argsort(-probs, kind="stable")[:5]]
             assert dom[:1] == want[:1]
             np.testing.assert_allclose([t["prob"] for t in result["top"]], np.sort(probs)[::-1][:5], atol=1e-4)

@@ -1,5 +1,5 @@
-"""Small real ONNX models for the runtime tests (tract, onnxruntime-web): a conv net exported by torch as fp32,
-quantized to QDQ int8 and QOperator int8 by onnxruntime.quantization, and converted to fp16.
+"""Small real ONNX models for the runtime tests (tract, onnxruntime-web): a conv net exported by torch as fp32 and
+fp16, quantized to QDQ int8, QOperator int8 and dynamic int8 by onnxruntime.quantization.
 
 Built once per test session into a temporary folder (`tiny_models()` caches), independent of the export pipeline so
 that the runtime wrappers are tested on their own.
@@ -69,13 +69,16 @@ def _quantize(src, dst, fmt):
 
 @functools.lru_cache(maxsize=1)
 def tiny_models():
-    """{"fp32", "qdq", "qop", "fp16"} -> Path of each variant of the same tiny net."""
+    """{"fp32", "qdq", "qop", "fp16", "dyn"} -> Path of each variant of the same tiny net."""
     folder = Path(tempfile.mkdtemp(prefix="ke-tiny-onnx-"))
-    paths = {k: folder / f"{k}.onnx" for k in ("fp32", "qdq", "qop", "fp16")}
+    paths = {k: folder / f"{k}.onnx" for k in ("fp32", "qdq", "qop", "fp16", "dyn")}
     _export(_net(), paths["fp32"])
     _export(_net(), paths["fp16"], half=True)
     _quantize(paths["fp32"], paths["qdq"], "QDQ")
     _quantize(paths["fp32"], paths["qop"], "QOperator")
+    from onnxruntime.quantization import quantize_dynamic
+
+    quantize_dynamic(str(paths["fp32"]), str(paths["dyn"]))  # DynamicQuantizeLinear + ConvInteger/MatMulInteger
     return paths
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge.errors import UserError
-from kanjiedge.export import register_runtime
+from kanjiedge.export import register_exporter, register_runtime
 
 NAME = "onnxruntime-web"
 RUNNER = Path(__file__).with_name("ortweb_runner.mjs")
@@ -229,3 +229,16 @@ class Runtime:
         if not Path(model_path).is_file():
             raise UserError(f"{model_path}: no such model file")
         return OrtWebSession(node, dist, Path(model_path).resolve(), threads or 1)
+
+
+@register_exporter("web")
+def web_page(ctx):
+    """Target extra "web": the drawing page for the shipped model.onnx in `<artifact>/web/` (kanjiedge.webpage).
+
+    Labels and preprocessing are read from the model's metadata, so the page sees exactly what was verified.
+    """
+    from kanjiedge.webpage import emit_webpage
+
+    model = ctx.files[ctx.profile.precisions[0]]
+    ctx.log(f"web page for {model.name} -> {ctx.out / 'web'}")
+    return emit_webpage(model, out_dir=ctx.out / "web")

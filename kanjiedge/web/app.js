@@ -206,8 +206,9 @@ async function loadModel() {
   state.labels = labels;
   state.pre = pre;
   state.session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+  const kib = (model.byteLength / 1024).toFixed(0);
   document.getElementById("model-info").textContent =
-    `${labels.length} characters · model ${(model.byteLength / 1024).toFixed(0)} KiB · onnxruntime-web ${ort.env.versions?.web ?? ""} (WASM)`;
+    `${labels.length} characters · model ${kib} KiB · onnxruntime-web ${ort.env.versions?.web ?? ""} (WASM)`;
 }
 
 function bindUi() {
