@@ -5,8 +5,10 @@ Sheet order used here (the real in-sheet order of ETL9G/ETL8G is undocumented, s
   order. Record 1 of every data set is therefore 0x3021 亜, as in the real ETL9G_01. 3,036 codes.
 * ETL8G / ETL8B2: 881 kanji, then the 75 hiragana (the 71 above + small っゃゅょ) in JIS order. 956 codes.
   The real ETL8 kanji are the 1958 "education kanji" list; no machine-readable copy of that list is available
-  offline, so kanjiedge uses a documented stand-in: 881 level-1 kanji evenly spaced through JIS order
-  (index round(i * 2965 / 881), i = 0..880). Same size, deterministic, always a subset of ETL9G.
+  offline, so kanjiedge uses a documented stand-in: the 881 level-1 kanji with the fewest strokes (KanjiVG
+  stroke counts, ties broken by JIS order), kept in JIS order. Like the education kanji they are mostly simple,
+  common characters (一 二 人 口 木 日 右 ...), but the list is NOT the real one. Same size, deterministic, always a
+  subset of ETL9G.
 * Single-byte sets (JIS X 0201 codes, with the ETL quirks of etl-format.md §5.1): ETL1 (digits, capitals,
   12 symbols, 51 katakana slots incl. ヰ=0xA8 / ヱ=0xAA), ETL6 (46 katakana + digits + capitals), ETL7
   (46 hiragana stored as katakana codes + ゛゜), ETL3 (digits + capitals + symbols), ETL4 (hiragana as katakana
@@ -63,9 +65,13 @@ def level1_kanji_codes() -> list[int]:
 
 
 def etl8_kanji_codes() -> list[int]:
-    """The 881 kanji of kanjiedge's ETL8 stand-in set (see module docstring: evenly spaced level-1 kanji)."""
+    """The 881 kanji of kanjiedge's ETL8 stand-in set: the level-1 kanji with the fewest strokes (KanjiVG counts,
+    ties in JIS order), returned in JIS order. See the module docstring for why this is not the real list."""
+    from kanjiedge import kanjivg
+
     level1 = level1_kanji_codes()
-    return [level1[round(i * (len(level1) - 1) / 880)] for i in range(881)]
+    simplest = sorted(level1, key=lambda c: (kanjivg.stroke_count(jis0208_char(c)), c))[:881]
+    return sorted(simplest)
 
 
 def _x0201(chars: str, hiragana: bool = False) -> tuple[list[int], list[str]]:

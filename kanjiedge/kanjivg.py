@@ -69,6 +69,19 @@ def has(char: str) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
+def stroke_count(char: str) -> int:
+    """Number of strokes of `char` without a full parse (counts the <path> elements; equals load().n_strokes).
+
+    Raises:
+        UserError: no SVG for this character.
+    """
+    path = svg_path(char)
+    if not path.is_file():
+        raise UserError(f"{path}: no KanjiVG SVG for {char!r} (U+{ord(char):04X})")
+    return path.read_text(encoding="utf-8").count("<path ")
+
+
+@functools.lru_cache(maxsize=None)
 def load(char: str) -> Kanji:
     """Parse the KanjiVG SVG of one character (cached).
 

@@ -27,11 +27,12 @@ def test_hiragana_counts():
 
 
 def test_etl8g_set_is_956_and_inside_etl9g_kanji():
-    """ETL8G = 75 hiragana + 881 kanji (the documented stand-in subset of level-1 kanji)."""
+    """ETL8G = 75 hiragana + 881 kanji (the documented stand-in: the simplest level-1 kanji)."""
     cs = charsets.charset("ETL8G")
     kanji = [c for c in cs.codes if c >= 0x3021]
     assert len(cs) == 956 and len(set(cs.codes)) == 956 and len(kanji) == 881
     assert set(kanji) <= set(charsets.level1_kanji_codes())
+    assert {"右", "口", "木", "日", "休"} <= set(cs.chars)  # the stand-in favours simple, common kanji
 
 
 def test_jis0208_conversion():

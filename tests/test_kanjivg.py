@@ -13,6 +13,12 @@ def test_stroke_counts(char, strokes):
     assert kanjivg.load(char).n_strokes == strokes
 
 
+def test_fast_stroke_count_agrees_with_the_parse():
+    """stroke_count (text scan) equals the parsed stroke count."""
+    for char in "亜明鬱あ一木":
+        assert kanjivg.stroke_count(char) == kanjivg.load(char).n_strokes
+
+
 def test_strokes_are_polylines_inside_the_box():
     """Every stroke is a float32 [P,2] polyline with several points, inside the 109x109 KanjiVG box."""
     for char in "亜明鬱あ":
