@@ -28,22 +28,23 @@ class Capability:
     symmetric_int8_only: bool  # needs zero-point 0 (signed symmetric) on every QuantizeLinear
     threads: bool  # honours an intra-op thread count
     needs_gpu: bool  # only runs where a GPU is present (otherwise: static checks only)
+    custom_domains: bool  # runs ops outside the standard ai.onnx domain (com.microsoft contrib ops)
     note: str  # one line shown in error messages
 
 
 CAPABILITIES: dict[str, Capability] = {
     "onnxruntime": Capability(("fp32", "fp16", "int8"), ("QDQ", "QOperator"), ("static", "dynamic"), 21,
-                              False, True, False, "onnxruntime CPU"),
+                              False, True, False, True, "onnxruntime CPU"),
     "onnxruntime-cuda": Capability(("fp32", "fp16", "int8"), ("QDQ", "QOperator"), ("static", "dynamic"), 21,
-                                   False, True, False, "onnxruntime with the CUDA provider, falling back to CPU"),
+                                   False, True, False, True, "onnxruntime with the CUDA provider, falling back to CPU"),
     "onnxruntime-web": Capability(("fp32", "fp16", "int8"), ("QDQ", "QOperator"), ("static", "dynamic"), 21,
-                                  False, False, False, "onnxruntime-web WASM backend under Node"),
+                                  False, False, False, True, "onnxruntime-web WASM backend under Node"),
     # tract: no com.microsoft contrib ops (QOperator emits QLinearGlobalAveragePool/QGemm), no fp16 graphs,
     # no DynamicQuantizeLinear/ConvInteger.
-    "tract": Capability(("fp32", "int8"), ("QDQ",), ("static",), 21, False, False, False,
+    "tract": Capability(("fp32", "int8"), ("QDQ",), ("static",), 21, False, False, False, False,
                         "Sonos tract (the engine compiled to WASM)"),
     # TensorRT 8.2 (original Jetson Nano) parses up to opset 13; explicit int8 needs QDQ with zero-point 0.
-    "tensorrt": Capability(("fp32", "fp16", "int8"), ("QDQ",), ("static",), 13, True, False, True,
+    "tensorrt": Capability(("fp32", "fp16", "int8"), ("QDQ",), ("static",), 13, True, False, True, False,
                            "TensorRT (JetPack 4.6 / TensorRT 8.2 and later)"),
 }
 
