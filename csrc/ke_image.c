@@ -3,6 +3,7 @@
 #include "ke.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct {
     double x0, y0, sx, sy; /* source window origin and output-pixel pitch, in source pixels */
@@ -15,18 +16,34 @@ typedef struct {
 
 static int ink_threshold(int maxlevel) { return maxlevel / 8 + 1; }
 
+/* Index of the first pixel >= t in row[a..b) (b if none). Eight pixels at a time: a byte v (masked to 7 bits,
+ * so no carry crosses bytes) plus 128 - t reaches 128 exactly when v >= t, for 1 <= t <= 128. */
+static int first_ink(const uint8_t *row, int a, int b, int t) {
+    const uint64_t lo7 = UINT64_C(0x7F7F7F7F7F7F7F7F), hi = UINT64_C(0x8080808080808080);
+    const uint64_t add = (uint64_t)(128 - t) * UINT64_C(0x0101010101010101);
+    if (t <= 128) {
+        for (; a + 8 <= b; a += 8) {
+            uint64_t v;
+            memcpy(&v, row + a, 8);
+            if ((((v & lo7) + add) | v) & hi) break;
+        }
+    }
+    while (a < b && row[a] < t) a++;
+    return a;
+}
+
 /* Ink bounding box [x0,x1) x [y0,y1) of pixels >= t; returns 0 when there is no ink. */
 static int ink_bbox(const uint8_t *img, int h, int w, int t, int box[4]) {
     int x0 = w, y0 = h, x1 = 0, y1 = 0;
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++) {
-            if (row[x] < t) continue;
-            if (x < x0) x0 = x;
-            if (x >= x1) x1 = x + 1;
-            if (y < y0) y0 = y;
-            y1 = y + 1;
-        }
+        int a = first_ink(row, 0, w, t), b = w - 1;
+        if (a == w) continue;
+        while (row[b] < t) b--;
+        if (a < x0) x0 = a;
+        if (b + 1 > x1) x1 = b + 1;
+        if (y < y0) y0 = y;
+        y1 = y + 1;
     }
     box[0] = x0, box[1] = y0, box[2] = x1, box[3] = y1;
     return x1 > x0;
@@ -43,13 +60,14 @@ static int bbox_window(const uint8_t *img, int h, int w, int t, int oh, int ow, 
     return 1;
 }
 
-/* Moment sums of q = v (v >= t) else 0: m, Sx, Sy, Sxx, Syy (integer, exact). */
-static void moment_sums(const uint8_t *img, int h, int w, int t, int64_t s[5]) {
+/* Moment sums of q = v (v >= t) else 0: m, Sx, Sy, Sxx, Syy (integer, exact), over the ink bounding box
+ * `box` (q is 0 outside it). */
+static void moment_sums(const uint8_t *img, int w, int t, const int box[4], int64_t s[5]) {
     s[0] = s[1] = s[2] = s[3] = s[4] = 0;
-    for (int y = 0; y < h; y++) {
+    for (int y = box[1]; y < box[3]; y++) {
         const uint8_t *row = img + (size_t)y * (size_t)w;
         int64_t rm = 0, rx = 0, rxx = 0; /* per-row sums keep the y terms out of the inner loop */
-        for (int x = 0; x < w; x++) {
+        for (int x = box[0]; x < box[2]; x++) {
             int64_t q = row[x] >= t ? row[x] : 0;
             rm += q, rx += q * x, rxx += q * x * x;
         }
@@ -60,8 +78,9 @@ static void moment_sums(const uint8_t *img, int h, int w, int t, int64_t s[5]) {
 
 static int moment_window(const uint8_t *img, int h, int w, int t, int oh, int ow, window *win) {
     int64_t s[5];
-    moment_sums(img, h, w, t, s);
-    if (s[0] == 0) return 0;
+    int box[4];
+    if (!ink_bbox(img, h, w, t, box)) return 0;
+    moment_sums(img, w, t, box, s);
     double m = (double)s[0];
     double mx = (double)s[1] / m, my = (double)s[2] / m;
     double vx = (double)s[3] / m - mx * mx, vy = (double)s[4] / m - my * my;
@@ -82,8 +101,8 @@ static span span_of(double o, double pitch, int k, int n) {
     if (a < 0) a = 0;
     if (b > n) b = n;
     if (b <= a) return sp;
-    sp.first = (int)floor(a);
-    sp.last = (int)ceil(b) - 1;
+    sp.first = (int)a; /* = floor(a) and ceil(b) - 1, as 0 <= a < b (no libm call on baseline x86-64) */
+    sp.last = (int)b - ((double)(int)b == b);
     if (sp.last >= n) sp.last = n - 1;
     if (sp.first == sp.last) {
         sp.wfirst = b - a;
@@ -94,35 +113,80 @@ static span span_of(double o, double pitch, int k, int n) {
     return sp;
 }
 
-/* sum over the span, left to right, of weight * v (see ke.h step 2b). */
-static double span_sum(const uint8_t *row, const span *sp) {
-    if (sp->last < sp->first) return 0.0;
-    double r = 0.0 + sp->wfirst * row[sp->first];
-    if (sp->last == sp->first) return r;
-    for (int x = sp->first + 1; x < sp->last; x++) r += row[x];
-    return r + sp->wlast * row[sp->last];
-}
-
 static uint8_t to_byte(double v) {
     int q = (int)(v + 0.5);
     return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
 }
 
+/* 1 when every column span has unit weights, so its sum is an exact integer whatever the order. */
+static int unit_spans(const span *cols, int ow) {
+    for (int j = 0; j < ow; j++) {
+        const span *sp = &cols[j];
+        if (sp->last < sp->first) continue;
+        if (sp->wfirst != 1.0 || (sp->last > sp->first && sp->wlast != 1.0)) return 0;
+    }
+    return 1;
+}
+
+/* Horizontal pass for one source row (ke.h step 2b inner sum): h[j] = sum over the span, left to right, of
+ * wx * v, started at 0.0 (0.0 + x == x, so the first term is taken as is). */
+static void row_sums(const uint8_t *row, const span *cols, int ow, double *h) {
+    for (int j = 0; j < ow; j++) {
+        const span *sp = &cols[j];
+        int n = sp->last - sp->first;
+        if (n < 0) {
+            h[j] = 0.0;
+            continue;
+        }
+        const uint8_t *p = row + sp->first;
+        double r = sp->wfirst * p[0];
+        for (int k = 1; k < n; k++) r += p[k];
+        h[j] = n > 0 ? r + sp->wlast * p[n] : r;
+    }
+}
+
+/* The same sums when every weight is 1 (integer-aligned window, integer pitch): exact integers, so integer
+ * arithmetic gives bit-identical doubles; pitch 2 from column 0 (128 -> 64) has its own vectorizable loop. */
+static void row_sums_unit(const uint8_t *row, const span *cols, int ow, double *h) {
+    if (ow > 1 && cols[0].first == 0 && cols[0].last == 1 && cols[ow - 1].first == 2 * (ow - 1) &&
+        cols[ow - 1].last == 2 * ow - 1) {
+        for (int j = 0; j < ow; j++) h[j] = (double)(row[2 * j] + row[2 * j + 1]);
+        return;
+    }
+    for (int j = 0; j < ow; j++) {
+        int r = 0;
+        for (int x = cols[j].first; x <= cols[j].last; x++) r += row[x];
+        h[j] = (double)r;
+    }
+}
+
+/* Area resampling (ke.h step 2). Each source row's horizontal sums are computed once and reused by every
+ * output row that overlaps it (rows are visited in increasing order, so caching the last one is enough). */
 static void resample(const uint8_t *img, int h, int w, int maxlevel, const window *win, int oh, int ow,
                      uint8_t *out) {
     span cols[KE_MAX_OUT];
-    double acc[KE_MAX_OUT];
+    double acc[KE_MAX_OUT], hs[KE_MAX_OUT];
+    int cached = -1; /* source row whose sums are in hs */
     for (int j = 0; j < ow; j++) cols[j] = span_of(win->x0, win->sx, j, w);
+    int unit = unit_spans(cols, ow);
     double scale = 255.0 / (win->sx * win->sy * (double)maxlevel);
     for (int i = 0; i < oh; i++) {
         span rs = span_of(win->y0, win->sy, i, h);
-        for (int j = 0; j < ow; j++) acc[j] = 0.0;
+        if (rs.last < rs.first)
+            for (int j = 0; j < ow; j++) acc[j] = 0.0;
         for (int y = rs.first; y <= rs.last; y++) {
             double wy = y == rs.first ? rs.wfirst : y == rs.last ? rs.wlast : 1.0;
             const uint8_t *row = img + (size_t)y * (size_t)w;
-            for (int j = 0; j < ow; j++) acc[j] += wy * span_sum(row, &cols[j]);
+            if (y != cached && unit) row_sums_unit(row, cols, ow, hs);
+            else if (y != cached) row_sums(row, cols, ow, hs);
+            cached = y;
+            if (y == rs.first) /* acc = 0.0 + wy * hs is exactly wy * hs */
+                for (int j = 0; j < ow; j++) acc[j] = wy * hs[j];
+            else
+                for (int j = 0; j < ow; j++) acc[j] += wy * hs[j];
         }
-        for (int j = 0; j < ow; j++) out[(size_t)i * (size_t)ow + (size_t)j] = to_byte(acc[j] * scale);
+        uint8_t *o = out + (size_t)i * (size_t)ow;
+        for (int j = 0; j < ow; j++) o[j] = to_byte(acc[j] * scale);
     }
 }
 

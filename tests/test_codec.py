@@ -7,6 +7,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from etl_reference import LAYOUT, decode, normalize, pack
 
 from kanjiedge import native
@@ -76,8 +78,18 @@ def test_fused_resize_matches_reference(rtype, mode):
     np.testing.assert_array_equal(out[0], np.array(normalize(px, lay.max_level, 12, 10, mode), np.uint8))
 
 
+@pytest.mark.parametrize("rtype, size", [("G9", (64, 64)), ("M", (63, 32)), ("B9", (63, 64)), ("C", (38, 24))])
+def test_integer_pitch_resize_matches_reference(rtype, size):
+    """Whole-pixel pitches take C's integer fast path; it must stay bit-identical to the ke.h algorithm."""
+    px = random_pixels(rtype, seed=5)
+    out = np.empty((1, *size), np.uint8)
+    native.decode_batch(rtype, pack(rtype, CODE[rtype], 1, px), 1, out, None, size=size, mode="none")
+    np.testing.assert_array_equal(out[0], np.array(normalize(px, native.layout(rtype).max_level, *size, "none"),
+                                                    np.uint8))
+
+
 @pytest.mark.parametrize("mode", ["none", "bbox", "moment"])
-@pytest.mark.parametrize("shape", [(37, 53), (200, 90), (5, 5)])
+@pytest.mark.parametrize("shape", [(37, 53), (200, 90), (5, 5), (64, 64), (16, 300)])
 def test_normalize_any_grey_image_matches_reference(mode, shape):
     r = random.Random(zlib.crc32(f"{mode}{shape}".encode()))
     px = [[r.randint(0, 255) if r.random() < 0.3 else 0 for _ in range(shape[1])] for _ in range(shape[0])]
@@ -143,3 +155,12 @@ def test_native_rejects_bad_buffers_and_arguments():
         native.normalize(np.zeros((8, 8), np.uint8), 8, "stretch")
     with pytest.raises(native.NativeError, match="truncated"):
         native.decode_batch("G9", rec, 2, np.empty((2, 127, 128), np.uint8), None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), h=st.integers(1, 24), w=st.integers(1, 24), oh=st.integers(1, 20), ow=st.integers(1, 20),
+       mode=st.sampled_from(["none", "bbox", "moment"]), maxlevel=st.sampled_from([1, 15, 63, 255]))
+def test_normalize_matches_reference_on_random_images(data, h, w, oh, ow, mode, maxlevel):
+    px = data.draw(st.lists(st.lists(st.integers(0, maxlevel), min_size=w, max_size=w), min_size=h, max_size=h))
+    got = native.normalize(np.array(px, np.uint8), (oh, ow), mode, max_level=maxlevel)
+    np.testing.assert_array_equal(got, np.array(normalize(px, maxlevel, oh, ow, mode), np.uint8))
