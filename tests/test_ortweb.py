@@ -6,7 +6,7 @@ import pytest
 from kanjiedge.errors import UserError
 from kanjiedge.export import get_runtime
 from kanjiedge.export import ortweb
-from tiny_onnx import images, ort_logits, tiny_models
+from tiny_onnx import images, ort_logits, tiny_models, unknown_op_model
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,8 @@ def test_missing_node_or_package_is_explained(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     ok, why = ortweb.Runtime().available()
     assert not ok and "`node` not found" in why
+
+
+def test_model_onnxruntime_web_rejects_is_reported(web_rt, tmp_path):
+    with pytest.raises(ortweb.OrtWebError, match=r"unknown\.onnx: onnxruntime-web error: cannot load the model: .*Foo"):
+        web_rt.load(unknown_op_model(tmp_path / "unknown.onnx"))

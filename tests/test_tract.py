@@ -5,7 +5,7 @@ import pytest
 
 from kanjiedge.errors import UserError
 from kanjiedge.export import get_runtime
-from tiny_onnx import images, ort_logits, tiny_models
+from tiny_onnx import images, ort_logits, tiny_models, unknown_op_model
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,9 @@ def test_bad_file_is_one_clear_error(tract_rt, tmp_path):
         tract_rt.load(bad)
     with pytest.raises(UserError, match=r"missing\.onnx: no such model file"):
         tract_rt.load(tmp_path / "missing.onnx")
+
+
+def test_engine_failure_is_one_paragraph_naming_the_node(tract_rt, tmp_path):
+    with pytest.raises(UserError, match=r"unknown\.onnx: tract failed: .*\"foo1\".*Foo") as err:
+        tract_rt.load(unknown_op_model(tmp_path / "unknown.onnx"))
+    assert "backtrace" not in str(err.value).lower() and "\n" not in str(err.value)

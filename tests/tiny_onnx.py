@@ -87,3 +87,16 @@ def ort_logits(path, x):
     import onnxruntime as ort
 
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+
+
+def unknown_op_model(path):
+    """A valid ONNX file using op "Foo" (node "foo1"), which no runtime implements."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Foo", ["image"], ["logits"], name="foo1")], "g",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["b", 1, 8, 8])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", 3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    return path
+

@@ -141,7 +141,7 @@ async function main() {
   try {
     loaded = await loadSession(distDir, modelPath, Number(threadsArg ?? 1));
   } catch (err) {
-    await send({ ok: false, error: `${modelPath}: ${String(err?.message ?? err)}` });
+    await send({ ok: false, error: `cannot load the model: ${String(err?.message ?? err)}` });
     process.exit(1);
   }
   const { ort, session } = loaded;

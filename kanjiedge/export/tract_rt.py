@@ -59,11 +59,12 @@ def check_model(model_path):
         model = onnx.load(str(model_path), load_external_data=False)
     except Exception as err:  # protobuf DecodeError and friends
         raise UserError(f"{model_path}: not a readable ONNX file ({type(err).__name__}: {err})") from None
-    for node in model.graph.node:
+    for i, node in enumerate(model.graph.node):
         if node.domain not in ("", "ai.onnx"):
-            raise TractUnsupported(
-                f"{model_path}: tract cannot run node {node.name!r}: op {node.domain}.{node.op_type} is an "
-                f"onnxruntime contrib op (QOperator quantization writes these; quantize as QDQ for tract)")
+            why = ("an onnxruntime contrib op (QOperator quantization writes these; quantize as QDQ for tract)"
+                   if node.domain == "com.microsoft" else "outside the standard ONNX domain")
+            raise TractUnsupported(f"{model_path}: tract cannot run node {node.name or f'#{i}'!r}: "
+                                   f"op {node.domain}.{node.op_type} is {why}")
     fp16 = _fp16_tensors(model.graph, onnx)
     if fp16:
         raise TractUnsupported(f"{model_path}: tract cannot run fp16 ONNX graphs (fp16 tensor {fp16[0]!r}"
