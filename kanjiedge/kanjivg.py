@@ -173,76 +173,81 @@ def parse_path(d: str) -> np.ndarray:
         if cmd is None:
             raise ValueError(f"path data starts with a number: {d[:40]!r}")
         n = _ARITY[cmd.upper()]
-        args = [float(t) for t in tokens[i:i + n]]
-        if len(args) < n or any(t.isalpha() for t in tokens[i:i + n]):
+        args = tokens[i:i + n]
+        if len(args) < n or any(t.isalpha() for t in args):
             raise ValueError(f"command {cmd} needs {n} numbers: {d[:60]!r}")
-        pen.apply(cmd, args)
+        pen.apply(cmd, [float(t) for t in args])
         i += n
         cmd = {"M": "L", "m": "l"}.get(cmd, cmd)  # extra pairs after a moveto are linetos
-    if not pen.points:
-        raise ValueError(f"empty path data: {d[:40]!r}")
-    return np.asarray(pen.points, dtype=np.float32)
+    return pen.polyline(d)
 
 
-_T = np.linspace(0.0, 1.0, _BEZIER_STEPS + 1)[1:, None]  # [S,1] curve parameters, excluding the start point
+# Bernstein weights [S,4] of a cubic at S parameter values in (0,1] (the start point is the previous point);
+# quadratics are raised to cubics first, so one matrix serves both.
+_T = np.linspace(0.0, 1.0, _BEZIER_STEPS + 1)[1:]
+_BERNSTEIN = np.stack([(1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T**2, _T**3], axis=1)
 
 
 class _Pen:
-    """Walks an SVG path and records polyline points; keeps the state S/T need (last control point)."""
+    """Walks an SVG path with plain floats, recording line points and cubic control polygons; polyline()
+    evaluates all curves in one matrix product. Keeps the state S/T need (last control point)."""
 
     def __init__(self):
-        self.points, self.pos, self.start, self.ctrl, self.qctrl = [], np.zeros(2), np.zeros(2), None, None
+        self.items = []  # (x, y) points or 8-tuples (x0, y0, x1, y1, x2, y2, x3, y3) cubic control polygons
+        self.x = self.y = self.sx = self.sy = 0.0
+        self.ctrl = self.qctrl = None
 
     def apply(self, cmd: str, a: list):
-        rel = cmd.islower() and self.points
-        base = self.pos if rel else np.zeros(2)
         c = cmd.upper()
+        if cmd.islower() and self.items:  # relative: every coordinate pair is an offset from the current point
+            if c == "H":
+                a = [a[0] + self.x]
+            elif c == "V":
+                a = [a[0] + self.y]
+            else:
+                a = [v + (self.x if k % 2 == 0 else self.y) for k, v in enumerate(a)]
         if c == "H":
-            a = [a[0] + (self.pos[0] if cmd == "h" else 0.0), self.pos[1]]
-            base = np.zeros(2)
+            c, a = "L", [a[0], self.y]
         elif c == "V":
-            a = [self.pos[0], a[0] + (self.pos[1] if cmd == "v" else 0.0)]
-            base = np.zeros(2)
-        pts = np.asarray(a, dtype=np.float64).reshape(-1, 2) + base
-        getattr(self, "_" + {"H": "L", "V": "L"}.get(c, c))(pts)
+            c, a = "L", [self.x, a[0]]
+        getattr(self, "_" + c)(*a)
         if c not in "CS":
             self.ctrl = None
         if c not in "QT":
             self.qctrl = None
 
-    def _M(self, p):
-        self.pos = self.start = p[0]
-        self.points.append(tuple(p[0]))
+    def _M(self, x, y):
+        self.x, self.y = self.sx, self.sy = x, y
+        self.items.append((x, y))
 
-    def _L(self, p):
-        self.pos = p[0]
-        self.points.append(tuple(p[0]))
+    def _L(self, x, y):
+        self.x, self.y = x, y
+        self.items.append((x, y))
 
-    def _C(self, p):
-        self._cubic(p[0], p[1], p[2])
+    def _C(self, x1, y1, x2, y2, x, y):
+        self.items.append((self.x, self.y, x1, y1, x2, y2, x, y))
+        self.x, self.y, self.ctrl = x, y, (x2, y2)
 
-    def _S(self, p):
-        c1 = 2 * self.pos - self.ctrl if self.ctrl is not None else self.pos
-        self._cubic(c1, p[0], p[1])
+    def _S(self, x2, y2, x, y):
+        x1, y1 = (2 * self.x - self.ctrl[0], 2 * self.y - self.ctrl[1]) if self.ctrl else (self.x, self.y)
+        self._C(x1, y1, x2, y2, x, y)
 
-    def _Q(self, p):
-        self._quad(p[0], p[1])
+    def _Q(self, qx, qy, x, y):
+        x0, y0 = self.x, self.y  # degree elevation: cubic controls at 1/3 and 2/3 towards the quad control
+        self._C(x0 + 2 / 3 * (qx - x0), y0 + 2 / 3 * (qy - y0), x + 2 / 3 * (qx - x), y + 2 / 3 * (qy - y), x, y)
+        self.ctrl, self.qctrl = None, (qx, qy)
 
-    def _T(self, p):
-        c = 2 * self.pos - self.qctrl if self.qctrl is not None else self.pos
-        self._quad(c, p[0])
+    def _T(self, x, y):
+        qx, qy = (2 * self.x - self.qctrl[0], 2 * self.y - self.qctrl[1]) if self.qctrl else (self.x, self.y)
+        self._Q(qx, qy, x, y)
 
     def close(self):
-        self._L(self.start[None])
+        self._L(self.sx, self.sy)
 
-    def _cubic(self, c1, c2, end):
-        p0, t = self.pos, _T
-        curve = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t**2 * c2 + t**3 * end
-        self.points.extend(map(tuple, curve))
-        self.pos, self.ctrl = end, c2
-
-    def _quad(self, c, end):
-        p0, t = self.pos, _T
-        curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t**2 * end
-        self.points.extend(map(tuple, curve))
-        self.pos, self.qctrl = end, c
+    def polyline(self, d: str) -> np.ndarray:
+        if not self.items:
+            raise ValueError(f"empty path data: {d[:40]!r}")
+        curves = [it for it in self.items if len(it) == 8]
+        sampled = iter(np.einsum("sj,kjd->ksd", _BERNSTEIN, np.array(curves).reshape(-1, 4, 2))) if curves else None
+        parts = [next(sampled) if len(it) == 8 else np.array([it]) for it in self.items]
+        return np.concatenate(parts).astype(np.float32)

@@ -203,9 +203,11 @@ def _glyph_matrix(s: Style, frame: tuple) -> np.ndarray:
     sx, sy = scale * math.sqrt(s.aspect), scale / math.sqrt(s.aspect)
     ca, sa = math.cos(s.rot), math.sin(s.rot)
     lin = np.array([[ca, -sa], [sa, ca]]) @ np.array([[1.0, s.shear], [0.0, 1.0]]) @ np.diag([sx, sy])
-    half = s.size * min(h, w) / 2
-    cx = min(max(w / 2 + s.dx * w, half), w - half) * SS  # keep the glyph inside the frame
-    cy = min(max(h / 2 + s.dy * h, half), h - half) * SS
+    # keep the glyph inside the frame: half its box, widened by slant/turn/aspect, plus a pen-width margin
+    half_x = s.size * min(h, w) / 2 * (math.sqrt(s.aspect) + abs(s.shear) + abs(s.rot)) + 2
+    half_y = s.size * min(h, w) / 2 * (1 / math.sqrt(s.aspect) + abs(s.rot)) + 2
+    cx = min(max(w / 2 + s.dx * w, half_x), max(w - half_x, half_x)) * SS
+    cy = min(max(h / 2 + s.dy * h, half_y), max(h - half_y, half_y)) * SS
     centre = np.array([kanjivg.BOX / 2, kanjivg.BOX / 2])
     return np.hstack([lin, (np.array([cx, cy]) - lin @ centre)[:, None]])
 
@@ -502,6 +504,27 @@ def _remove_stale(out: Path, fmt: Format, keep: set):
             p.unlink()
 
 
+def preview(paths, png, chars: int = 12, writers: int = 8) -> Path:
+    """Save a grid of stored samples (rows = writers, columns = characters, black ink on white) as a PNG.
+
+    Reads the records back with kanjiedge.etl, so the picture shows exactly what the files hold.
+    """
+    from kanjiedge import etl
+    from kanjiedge.atomic import write_bytes
+
+    recs = etl.read_many(paths)
+    top = int(recs.images.max()) or 1
+    per_set = len(set(recs.codes))
+    n_sets = len(recs) // per_set
+    cols = np.linspace(0, per_set - 1, min(chars, per_set)).round().astype(int)
+    rows = np.linspace(0, n_sets - 1, min(writers, n_sets)).round().astype(int)
+    tiles = [[255 - recs.images[r * per_set + c].astype(np.int32) * 255 // top for c in cols] for r in rows]
+    grid = np.vstack([np.hstack([np.pad(t, 1, constant_values=160) for t in row]) for row in tiles])
+    ok, data = cv2.imencode(".png", grid.astype(np.uint8))
+    write_bytes(png, data.tobytes())
+    return Path(png)
+
+
 # ---------------------------------------------------------------- CLI
 
 def _chars_arg(text: str):
@@ -521,10 +544,14 @@ def cli(argv: list[str]) -> int:
                    help="subset: N (N characters spread over the set) or a string of characters (default: all)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--preview", metavar="PNG", default=None,
+                   help="also save a grid of samples (writers x characters) read back from the files")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     paths = write(a.format, a.writers, a.seed, a.out, a.chars, a.jobs, not a.no_progress)
     n = a.writers * len(charsets.select(charsets.charset(get_format(a.format).charset), a.chars))
     dt = time.perf_counter() - t0
     print(f"wrote {len(paths)} file(s), {n} glyphs to {a.out} in {dt:.1f} s ({n / dt:.0f} glyphs/s)")
+    if a.preview:
+        print(f"preview: {preview(paths, a.preview)}")
     return 0

@@ -76,6 +76,13 @@ def test_parse_path_curves():
     assert rel[len(pts):, 1].min() < -5  # the mirrored control point pulls the S segment below the axis
 
 
+def test_parse_path_quadratic_and_smooth_quadratic():
+    """Q peaks at half its control height; T mirrors the previous control point."""
+    pts = kanjivg.parse_path("M0,0 Q5,10 10,0 T20,0")
+    np.testing.assert_allclose(pts[-1], [20, 0], atol=1e-5)
+    assert np.isclose(pts[:, 1].max(), 5, atol=1e-4) and np.isclose(pts[:, 1].min(), -5, atol=1e-4)
+
+
 def test_parse_path_implicit_lineto_after_moveto():
     """Extra coordinate pairs after M are line-tos (SVG rule)."""
     np.testing.assert_allclose(kanjivg.parse_path("M0,0 5,5 10,0"), [[0, 0], [5, 5], [10, 0]])

@@ -145,3 +145,12 @@ def test_cli(tmp_path, capsys):
                       "--jobs", "1", "--no-progress"]) == 0
     assert (tmp_path / "ETL7LC_1").stat().st_size == 2 * 3 * 2052
     assert "glyphs/s" in capsys.readouterr().out
+
+
+def test_preview_grid(tmp_path):
+    """--preview writes a PNG grid (rows = writers, columns = characters) read back from the files."""
+    import cv2
+
+    paths = synth.write("etl9g", 4, 0, tmp_path, chars=5, jobs=1, progress=False)
+    img = cv2.imread(str(synth.preview(paths, tmp_path / "grid.png")), cv2.IMREAD_GRAYSCALE)
+    assert img.shape == (4 * 129, 5 * 130) and img.min() < 64 and np.median(img) > 200
