@@ -286,7 +286,8 @@ def romaji(ch: str) -> str:
 
 
 def _reading(ch: str, width: int) -> bytes:
-    """ASCII reading field: `A.HIRA` for kana as in the real files, a `Jxxxx` code placeholder for kanji."""
+    """ASCII reading field: `A.HIRA` for kana as in the real files, a `U4E9C`-style code-point placeholder for
+    kanji (the real files hold on/kun readings, which kanjiedge has no source for)."""
     name = romaji(ch)
     text = f"{name}.HIRA" if name else f"U{ord(ch):04X}"
     return text[:width].ljust(width).encode("ascii")
@@ -402,9 +403,9 @@ def encode(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
 
 def render_chunk(task) -> bytes:
     """Worker: render and encode a list of samples -> concatenated records."""
-    fmt_key, seed, samples = task
+    fmt_key, seed, items = task
     fmt = FORMATS[fmt_key]
-    return b"".join(encode(fmt, s, glyph_levels(fmt, seed, s)) for s in samples)
+    return b"".join(encode(fmt, s, glyph_levels(fmt, seed, s)) for s in items)
 
 
 # ---------------------------------------------------------------- files
@@ -425,7 +426,8 @@ def plan_files(fmt: Format, writers: int) -> list[tuple[str, range]]:
             for k in range(n_files)]
 
 
-def _samples(fmt: Format, cs: charsets.Charset, writer: int) -> list[Sample]:
+def samples(fmt: Format, cs: charsets.Charset, writer: int) -> list[Sample]:
+    """The records writer `writer` (0-based) contributes: one Sample per character of `cs`, in sheet order."""
     n = len(cs)
     return [Sample(code, ch, writer, i, writer * n + i + 1, _sheet(fmt, writer, i, n))
             for i, (code, ch) in enumerate(zip(cs.codes, cs.chars))]
@@ -433,9 +435,9 @@ def _samples(fmt: Format, cs: charsets.Charset, writer: int) -> list[Sample]:
 
 def _tasks(fmt_key: str, seed: int, cs: charsets.Charset, writers: range):
     for w in writers:
-        samples = _samples(FORMATS[fmt_key], cs, w)
-        for k in range(0, len(samples), _CHUNK):
-            yield fmt_key, seed, samples[k:k + _CHUNK]
+        items = samples(FORMATS[fmt_key], cs, w)
+        for k in range(0, len(items), _CHUNK):
+            yield fmt_key, seed, items[k:k + _CHUNK]
 
 
 def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | None = None,

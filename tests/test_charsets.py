@@ -93,7 +93,7 @@ def test_all_etl9g_labels_decode_to_the_charset(tmp_path):
     characters the charset lists, in order (so 0x3021 -> 亜 and all 3,036 labels agree with the decoder)."""
     fmt, cs = synth.get_format("etl9g"), charsets.charset("ETL9G")
     blank = np.zeros(fmt.frame, np.uint8)
-    samples = synth._samples(fmt, cs, 0)
+    samples = synth.samples(fmt, cs, 0)
     (tmp_path / "ETL9G_01").write_bytes(b"".join(synth.encode(fmt, s, blank) for s in samples))
     rec = etl.read(tmp_path / "ETL9G_01")
     assert rec.labels == list(cs.chars) and rec.codes == list(cs.codes)

@@ -22,7 +22,7 @@ def _expected(fmt_key, seed, chars, writers):
     """The levels and labels the writer meant to store, straight from the renderer."""
     fmt = synth.get_format(fmt_key)
     cs = charsets.select(charsets.charset(fmt.charset), chars if chars is not None else 6)
-    samples = [s for w in range(writers) for s in synth._samples(fmt, cs, w)]
+    samples = [s for w in range(writers) for s in synth.samples(fmt, cs, w)]
     return np.stack([synth.glyph_levels(fmt, seed, s) for s in samples]), [s.char for s in samples], cs
 
 
@@ -46,7 +46,7 @@ def test_levels_use_the_format_depth():
     cs = charsets.select(charsets.charset("ETL9G"), "森")
     for key, top in [("etl9g", 15), ("etl2", 63), ("etl9b", 1), ("etl1", 15), ("etl4", 15)]:
         fmt = synth.get_format(key)
-        sample = synth._samples(fmt, charsets.select(charsets.charset(fmt.charset), 1) if key != "etl9g" else cs,
+        sample = synth.samples(fmt, charsets.select(charsets.charset(fmt.charset), 1) if key != "etl9g" else cs,
                                 0)[0]
         img = synth.glyph_levels(fmt, 0, sample)
         assert img.shape == fmt.frame and img.dtype == np.uint8
@@ -123,7 +123,7 @@ def test_glyphs_sit_small_and_off_centre():
     cs = charsets.select(charsets.charset("ETL9G"), "国")
     centres = []
     for w in range(12):
-        img = synth.glyph_levels(fmt, 0, synth._samples(fmt, cs, w)[0])
+        img = synth.glyph_levels(fmt, 0, synth.samples(fmt, cs, w)[0])
         ys, xs = np.nonzero(img >= 4)
         assert 30 < np.ptp(xs) < 110 and 30 < np.ptp(ys) < 110
         centres.append((xs.mean(), ys.mean()))
