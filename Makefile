@@ -106,7 +106,7 @@ $(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(BENCH_SRC) build
 
 ## tests: installs the browser the web-page test drives, if missing
 chromium-installed:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
 test: build/ffi.stamp node_modules/.installed chromium-installed
 	$(PY) -m pytest -q tests

@@ -16,6 +16,7 @@ COMMANDS = {  # name -> (module, one-line help)
     "evaluate": ("kanjiedge.evaluate", "accuracy of a checkpoint or ONNX model on a folder of ETL files"),
     "predict": ("kanjiedge.predict", "top-k characters for an image of a handwritten character"),
     "edge": ("kanjiedge.edge", "quantize + export + verify one deployment target"),
+    "webpage": ("kanjiedge.webpage", "write the drawing web page for an ONNX model (optionally --serve it)"),
 }
 
 
