@@ -1,0 +1,138 @@
+"""Measure one exported model in one runtime, in a fresh process: load time, peak memory, batch-1 latency,
+batch-64 throughput and top-1/top-5 accuracy. `bench.report` runs it once per (model, runtime, threads) so that
+peak memory and load time belong to that model alone.
+
+    python -m bench.measure --model artifacts/edge/rpi/model.onnx --runtime onnxruntime --threads 1 \
+        --x /tmp/x.npy --y /tmp/y.npy [--fp32 artifacts/edge/rpi/model-fp32.onnx] [--accuracy]
+
+Prints one JSON object on stdout. Only numpy and the runtime are imported (no torch), so the memory figures are
+those of the runtime. Latency is measured in alternating rounds against the fp32 baseline (when given), so
+CPU-load drift hits both equally; each figure is the median over rounds, with the spread (min..max of the
+per-round medians) reported next to it.
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MB (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb(sess) -> float:
+    """Peak RSS in MB of the process that runs the model: this one, or the runtime's own child (Node)."""
+    proc = getattr(sess, "proc", None)
+    if proc is not None:
+        status = Path(f"/proc/{proc.pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def topk(logits, y, k=5):
+    """(top-1, top-5) accuracy in percent."""
+    order = np.argsort(-logits, axis=1)[:, :k]
+    return float((order[:, 0] == y).mean() * 100), float((order == y[:, None]).any(axis=1).mean() * 100)
+
+
+def run_all(sess, x, batch=256):
+    return np.concatenate([sess.run(x[i:i + batch]) for i in range(0, len(x), batch)]).astype(np.float32)
+
+
+def rounds_latency(sess, base, x1, rounds, per):
+    """Per-round p50/p95 of sess (and of base, the fp32 baseline, when given) measured alternately."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(sess.latency(x1, runs=per, warmup=3))
+        if base is not None:
+            b.append(base.latency(x1, runs=per, warmup=3))
+    return a, b
+
+
+def summarize(rs):
+    if not rs:
+        return None
+    p50 = [r["p50_ms"] for r in rs]
+    return {"p50_ms": float(np.median(p50)), "p95_ms": float(np.median([r["p95_ms"] for r in rs])),
+            "p50_min_ms": float(min(p50)), "p50_max_ms": float(max(p50)), "runs": int(sum(r["runs"] for r in rs))}
+
+
+def throughput(sess, x, batch=64, seconds=1.0):
+    """Images per second at batch `batch` (repeats the first batch for about `seconds`)."""
+    xb = np.ascontiguousarray(x[:batch])
+    if len(xb) < batch:
+        xb = np.ascontiguousarray(np.resize(xb, (batch,) + xb.shape[1:]))
+    sess.run(xb)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or n < 3:
+        sess.run(xb)
+        n += 1
+    return batch * n / (time.perf_counter() - t0)
+
+
+def measure(args) -> dict:
+    from kanjiedge.export import get_runtime
+
+    rt = get_runtime(args.runtime)
+    ok, why = rt.available()
+    if not ok:
+        return {"ran": False, "why": why}
+    x = np.load(args.x, mmap_mode="r")
+    y = np.load(args.y)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    sess = rt.load(args.model, threads=args.threads)
+    load_s = time.perf_counter() - t0
+    base = rt.load(args.fp32, threads=args.threads) if args.fp32 else None
+    try:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        res = {"ran": True, "why": why, "load_s": load_s, "providers": getattr(sess, "providers", None)}
+        if args.accuracy:
+            res["top1"], res["top5"] = topk(run_all(sess, x), y)
+            res["n"] = int(len(y))
+        a, b = rounds_latency(sess, base, x[:1], args.rounds, args.runs)
+        res["latency"], res["fp32_latency"] = summarize(a), summarize(b)
+        res["throughput_b64"] = throughput(sess, x)
+        res["peak_rss_mb"] = peak_mb(sess)
+        res["rss_before_load_mb"] = before if getattr(sess, "proc", None) is None else 0.0
+    finally:
+        for s in (sess, base):
+            if s is not None and hasattr(s, "close"):
+                s.close()
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.measure", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--runtime", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--x", required=True, type=Path, help="float32 [N,1,S,S] test images (.npy)")
+    p.add_argument("--y", required=True, type=Path, help="int64 [N] labels (.npy)")
+    p.add_argument("--fp32", type=Path, help="fp32 baseline model timed alternately in the same process")
+    p.add_argument("--accuracy", action="store_true", help="also run the whole test set")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--runs", type=int, default=60, help="batch-1 runs per round")
+    args = p.parse_args(argv)
+    try:
+        res = measure(args)
+    except Exception as e:  # one line for the report, never a traceback in the middle of a table
+        res = {"ran": False, "why": f"{type(e).__name__}: {e}".splitlines()[0]}
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Turn the bench.json dict into bench.md (one table per question) and PNG plots. No measuring here."""
+
+import os
+import platform
+from pathlib import Path
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import onnxruntime
+    import torch
+
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+            "cuda": torch.cuda.is_available()}
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{nd}f}"
+    return str(v)
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(fmt(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def ran(rows):
+    return [r for r in rows if r.get("ran")]
+
+
+def reference_row(t, file="model.onnx"):
+    """The row that stands for a file: its first runtime that ran, at one thread."""
+    rs = [r for r in ran(t["rows"]) if r["file"] == file and "top1" in r]
+    one = [r for r in rs if r["threads"] in (1, None)]
+    return (one or rs or [None])[0]
+
+
+def budgets_cell(t):
+    b = t["verify"].get("budgets", {})
+    if not b:
+        return "–"
+    return ", ".join(f"{k} {'ok' if v['ok'] else 'BROKEN'}" for k, v in b.items())
+
+
+def ship_table(report):
+    rows = []
+    for t in report["targets"]:
+        r = reference_row(t)
+        fp32 = t["verify"]["fp32_reference"]["accuracy"] * 100
+        if r is None:
+            rows.append([t["target"], t["optimize_for"] or "–", "model.onnx", "–", "–", "–", "–", fmt(fp32), "–",
+                         budgets_cell(t)])
+            continue
+        rows.append([t["target"], t["optimize_for"] or "–", r["file"], r["precision"], r["size_mb"], r["top1"],
+                     r["top5"], fp32, r["top1"] - fp32, budgets_cell(t)])
+    return table(["target", "optimises", "file", "precision", "size MB", "top-1 %", "top-5 %",
+                  "PyTorch fp32 top-1 %", "Δ top-1 (pt)", "budgets"], rows)
+
+
+def latency_table(report):
+    rows = []
+    for t in report["targets"]:
+        for r in ran(t["rows"]):
+            lat, base = r.get("latency") or {}, r.get("fp32_latency") or {}
+            spread = f"{lat.get('p50_min_ms', 0):.3f}–{lat.get('p50_max_ms', 0):.3f}" if lat else "–"
+            ratio = lat["p50_ms"] / base["p50_ms"] if lat and base else (1.0 if r["precision"] == "fp32" else None)
+            rows.append([t["target"], r["file"], r["runtime"], r["threads"] or "–", r["load_s"] * 1e3,
+                         r["peak_rss_mb"], f"{lat.get('p50_ms', 0):.3f}", spread, f"{lat.get('p95_ms', 0):.3f}",
+                         f"{base['p50_ms']:.3f}" if base else "(is fp32)", ratio, r.get("throughput_b64")])
+    return table(["target", "file", "runtime", "threads", "load ms", "peak RSS MB", "p50 ms", "p50 spread (rounds)",
+                  "p95 ms", "fp32 p50 ms (same run)", "× fp32", "batch-64 img/s"], rows)
+
+
+def quant_table(report):
+    rows = []
+    for t in report["targets"]:
+        fp32 = t["verify"]["fp32_reference"]["accuracy"] * 100
+        fp32_size = next((r["size_mb"] for r in t["rows"] if r["precision"] == "fp32"), None)
+        base_file = Path(t["fp32_baseline"]).stat().st_size / 1e6 if t.get("fp32_baseline") and \
+            Path(t["fp32_baseline"]).exists() else None
+        for file in dict.fromkeys(r["file"] for r in t["rows"]):
+            r = reference_row(t, file)
+            if r is None or r["precision"] == "fp32":
+                continue
+            size0 = fp32_size or base_file
+            ratios = [x["latency"]["p50_ms"] / x["fp32_latency"]["p50_ms"] for x in ran(t["rows"])
+                      if x["file"] == file and x.get("latency") and x.get("fp32_latency")]
+            rows.append([t["target"], file, r["precision"], r["size_mb"], size0,
+                         r["size_mb"] / size0 if size0 else None, r["top1"] - fp32,
+                         f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else "–"])
+    return table(["target", "file", "precision", "size MB", "fp32 size MB", "size × fp32", "Δ top-1 vs fp32 (pt)",
+                  "latency × fp32 (range over runtimes)"], rows)
+
+
+def not_run_table(report):
+    rows = [[t["target"], r["file"], r["runtime"], r.get("why", "")] for t in report["targets"]
+            for r in t["rows"] if not r.get("ran")]
+    return table(["target", "file", "runtime", "why it did not run here"], rows) if rows else "Every row ran."
+
+
+def arch_table(report):
+    rows = [[a["dir"], a["params"], a["checkpoint_mb"], a["image_size"], a["top1"], a["top5"],
+             a["torch_cpu_p50_ms"]] for a in report["architectures"]]
+    return table(["architecture", "parameters", "checkpoint MB", "input", "top-1 %", "top-5 %",
+                  "PyTorch CPU batch-1 p50 ms"], rows) if rows else "No trained architecture found."
+
+
+def decoder_text(report):
+    d = report["decoder"]
+    if not d.get("ran"):
+        return f"Not measured: {d.get('why')}."
+    keys = [k for k in d if k not in ("ran", "file")]
+    return table(["measure", "value"], [[k, d[k]] for k in keys]) + f"\n\nFile: `{d['file']}`."
+
+
+def markdown(report, plots) -> str:
+    m = report["machine"]
+    n = ", ".join(f"{v} at {s}×{s}" for s, v in report["test_images"].items())
+    parts = [
+        "# kanjiedge benchmark report", "",
+        f"Dataset `{report['dataset']}`, writer-disjoint test split ({n} images). Machine: {m['cpu']}, "
+        f"{m['cores']} cores, torch {m['torch']}, onnxruntime {m['onnxruntime']}, CUDA: {m['cuda']}. "
+        "Produced by `make bench` (`python -m bench.report`).", "",
+        "## Which target should I ship? Accuracy vs size", "", ship_table(report), "",
+        "## Latency per runtime (batch 1, with the fp32 baseline measured in the same process)", "",
+        "p50/p95 are medians over 5 alternating rounds; the spread is the min–max of the per-round p50.", "",
+        latency_table(report), "",
+        "## What each quantization costs", "", quant_table(report), "",
+        "## Trained architectures (PyTorch, same test split)", "", arch_table(report), "",
+        "## ETL decoder: C vs numpy reference (same file, same run)", "", decoder_text(report), "",
+        "## Not run on this machine", "", not_run_table(report), "",
+    ]
+    if report.get("missing_targets"):
+        parts += [f"Targets without a built artifact: {', '.join(report['missing_targets'])}.", ""]
+    parts += [f"![{p.stem}]({p.name})" for p in plots]
+    return "\n".join(parts) + "\n"
+
+
+# ---- plots ----------------------------------------------------------------------------------------------------
+
+def _points(report):
+    for t in report["targets"]:
+        for file in dict.fromkeys(r["file"] for r in t["rows"]):
+            r = reference_row(t, file)
+            if r is not None:
+                yield t["target"], r
+
+
+def plots(report, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    pts = list(_points(report))
+    if not pts:
+        return made
+    for name, xkey, xlabel in (("accuracy_vs_size", "size_mb", "model size on disk (MB)"),
+                               ("accuracy_vs_latency", None, "batch-1 p50 latency, reference runtime, 1 thread (ms)")):
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for target, r in pts:
+            x = r[xkey] if xkey else (r.get("latency") or {}).get("p50_ms")
+            if x is None:
+                continue
+            ax.scatter(x, r["top1"], s=60)
+            ax.annotate(f"{target}\n{r['file'].removesuffix('.onnx')}", (x, r["top1"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("top-1 on writer-disjoint test split (%)")
+        ax.grid(alpha=0.3)
+        made.append(_save(fig, out / f"{name}.png"))
+    made.append(latency_bars(report, out, plt))
+    return made
+
+
+def latency_bars(report, out, plt):
+    rows = [(f"{t['target']}\n{r['file'].removesuffix('.onnx')}", r) for t in report["targets"]
+            for r in ran(t["rows"]) if r.get("latency")]
+    runtimes = list(dict.fromkeys(f"{r['runtime']}{'' if r['threads'] is None else ' ×' + str(r['threads'])}"
+                                  for _, r in rows))
+    groups = list(dict.fromkeys(g for g, _ in rows))
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(groups)), 4.5))
+    width = 0.8 / max(1, len(runtimes))
+    for i, rt in enumerate(runtimes):
+        xs, ys, lo, hi = [], [], [], []
+        for g, r in rows:
+            key = f"{r['runtime']}{'' if r['threads'] is None else ' ×' + str(r['threads'])}"
+            if key == rt:
+                lat = r["latency"]
+                xs.append(groups.index(g) + i * width)
+                ys.append(lat["p50_ms"])
+                lo.append(lat["p50_ms"] - lat.get("p50_min_ms", lat["p50_ms"]))
+                hi.append(lat.get("p50_max_ms", lat["p50_ms"]) - lat["p50_ms"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=rt)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))], groups, fontsize=7)
+    ax.set_ylabel("batch-1 p50 latency (ms)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, out / "latency_by_target.png")
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
