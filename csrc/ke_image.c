@@ -61,18 +61,28 @@ static int bbox_window(const uint8_t *img, int h, int w, int t, int oh, int ow, 
 }
 
 /* Moment sums of q = v (v >= t) else 0: m, Sx, Sy, Sxx, Syy (integer, exact), over the ink bounding box
- * `box` (q is 0 outside it). */
+ * `box` (q is 0 outside it). Sx and Sxx come from column totals and Sy, Syy from row totals, so the per-pixel
+ * work is two additions. Column totals are 32-bit: at most 255 * 2^23 rows before they could overflow. */
 static void moment_sums(const uint8_t *img, int w, int t, const int box[4], int64_t s[5]) {
+    uint32_t col[256];
+    int x0 = box[0], n = box[2] - box[0];
     s[0] = s[1] = s[2] = s[3] = s[4] = 0;
-    for (int y = box[1]; y < box[3]; y++) {
-        const uint8_t *row = img + (size_t)y * (size_t)w;
-        int64_t rm = 0, rx = 0, rxx = 0; /* per-row sums keep the y terms out of the inner loop */
-        for (int x = box[0]; x < box[2]; x++) {
-            int64_t q = row[x] >= t ? row[x] : 0;
-            rm += q, rx += q * x, rxx += q * x * x;
+    for (int c = 0; c < n; c += 256) { /* strips of at most 256 columns keep col[] on the stack */
+        int m = n - c < 256 ? n - c : 256;
+        for (int k = 0; k < m; k++) col[k] = 0;
+        for (int y = box[1]; y < box[3]; y++) {
+            const uint8_t *row = img + (size_t)y * (size_t)w + x0 + c;
+            uint32_t r = 0;
+            for (int k = 0; k < m; k++) {
+                uint32_t q = row[k] >= t ? row[k] : 0;
+                col[k] += q, r += q;
+            }
+            s[2] += (int64_t)r * y, s[4] += (int64_t)r * y * y;
         }
-        s[0] += rm, s[1] += rx, s[3] += rxx;
-        s[2] += rm * y, s[4] += rm * y * y;
+        for (int k = 0; k < m; k++) {
+            int64_t x = x0 + c + k;
+            s[0] += col[k], s[1] += col[k] * x, s[3] += col[k] * x * x;
+        }
     }
 }
 
@@ -113,9 +123,15 @@ static span span_of(double o, double pitch, int k, int n) {
     return sp;
 }
 
-static uint8_t to_byte(double v) {
-    int q = (int)(v + 0.5);
-    return (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+/* ke.h step 2c for one output row: (int)(acc * scale + 0.5) clamped to 0..255. Clamping the double before the
+ * truncation gives the same bytes and lets the compiler vectorize the loop. */
+static void to_bytes(const double *acc, int ow, double scale, uint8_t *o) {
+    for (int j = 0; j < ow; j++) {
+        double r = acc[j] * scale + 0.5;
+        r = r < 0.0 ? 0.0 : r;
+        r = r > 255.0 ? 255.0 : r;
+        o[j] = (uint8_t)(int)r;
+    }
 }
 
 /* 1 when every column span has unit weights, so its sum is an exact integer whatever the order. */
@@ -160,6 +176,37 @@ static void row_sums_unit(const uint8_t *row, const span *cols, int ow, double *
     }
 }
 
+/* Three consecutive source pixels per output column with their weights, zero-padded: used when no span is
+ * longer than 3 pixels (pitch <= 2). A zero weight adds +0.0 to a non-negative sum, which changes nothing,
+ * so ((w0*p0 + w1*p1) + w2*p2) is bit-identical to the span sum of ke.h step 2b without any branches. */
+typedef struct {
+    int start;
+    double wt[3];
+} taps3;
+
+#define KE_TAPS_MAX 256
+
+static int make_taps3(const span *cols, int ow, int w, taps3 *t) {
+    if (ow > KE_TAPS_MAX || w < 3) return 0;
+    for (int j = 0; j < ow; j++) {
+        const span *sp = &cols[j];
+        if (sp->last - sp->first > 2) return 0;
+        int st = sp->first < w - 3 ? sp->first : w - 3;
+        t[j].start = st;
+        t[j].wt[0] = t[j].wt[1] = t[j].wt[2] = 0.0;
+        for (int x = sp->first; x <= sp->last; x++)
+            t[j].wt[x - st] = x == sp->first ? sp->wfirst : x == sp->last ? sp->wlast : 1.0;
+    }
+    return 1;
+}
+
+static void row_sums3(const uint8_t *row, const taps3 *t, int ow, double *h) {
+    for (int j = 0; j < ow; j++) {
+        const uint8_t *p = row + t[j].start;
+        h[j] = (t[j].wt[0] * p[0] + t[j].wt[1] * p[1]) + t[j].wt[2] * p[2];
+    }
+}
+
 /* Area resampling (ke.h step 2). Each source row's horizontal sums are computed once and reused by every
  * output row that overlaps it (rows are visited in increasing order, so caching the last one is enough). */
 static void resample(const uint8_t *img, int h, int w, int maxlevel, const window *win, int oh, int ow,
@@ -168,7 +215,8 @@ static void resample(const uint8_t *img, int h, int w, int maxlevel, const windo
     double acc[KE_MAX_OUT], hs[KE_MAX_OUT];
     int cached = -1; /* source row whose sums are in hs */
     for (int j = 0; j < ow; j++) cols[j] = span_of(win->x0, win->sx, j, w);
-    int unit = unit_spans(cols, ow);
+    taps3 taps[KE_TAPS_MAX];
+    int unit = unit_spans(cols, ow), three = !unit && make_taps3(cols, ow, w, taps);
     double scale = 255.0 / (win->sx * win->sy * (double)maxlevel);
     for (int i = 0; i < oh; i++) {
         span rs = span_of(win->y0, win->sy, i, h);
@@ -178,6 +226,7 @@ static void resample(const uint8_t *img, int h, int w, int maxlevel, const windo
             double wy = y == rs.first ? rs.wfirst : y == rs.last ? rs.wlast : 1.0;
             const uint8_t *row = img + (size_t)y * (size_t)w;
             if (y != cached && unit) row_sums_unit(row, cols, ow, hs);
+            else if (y != cached && three) row_sums3(row, taps, ow, hs);
             else if (y != cached) row_sums(row, cols, ow, hs);
             cached = y;
             if (y == rs.first) /* acc = 0.0 + wy * hs is exactly wy * hs */
@@ -185,8 +234,7 @@ static void resample(const uint8_t *img, int h, int w, int maxlevel, const windo
             else
                 for (int j = 0; j < ow; j++) acc[j] += wy * hs[j];
         }
-        uint8_t *o = out + (size_t)i * (size_t)ow;
-        for (int j = 0; j < ow; j++) o[j] = to_byte(acc[j] * scale);
+        to_bytes(acc, ow, scale, out + (size_t)i * (size_t)ow);
     }
 }
 
