@@ -73,6 +73,7 @@ def co59(code: int) -> str:
     return ch
 
 
+@functools.lru_cache(maxsize=65536)  # a data set has a few thousand codes, read file after file
 def label(encoding: str, code: int, hiragana: bool = False) -> str:
     """Label for `code` in `encoding` ("x0201", "x0208" or "co59")."""
     if encoding == "x0201":
