@@ -23,7 +23,7 @@ from torch import nn
 from kanjiedge import atomic
 from kanjiedge.export import register_exporter
 
-MIN_NUMEL = 4096  # convs with fewer weights stay float32: their 4-bit scales would cost more than they save
+MIN_NUMEL = 1024  # convs with fewer weights stay float32: their 4-bit scales would cost more than they save
 
 
 def _bnb():

@@ -451,7 +451,7 @@ def build(profile, model, meta, data, out, source_sha256, max_test=0, latency_ru
         source_sha256: sha256 of the source checkpoint.
         max_test: verify on at most this many test images (0 = the whole test split).
         latency_runs: timed batch-1 runs per latency measurement.
-        readme: optional f(ctx, report) -> text written to out/README.md before verify.json.
+        readme: f(ctx, report) -> text of out/README.md (default kanjiedge.edge.readme_text).
 
     Returns:
         the verify.json dict (already written to out/verify.json).
@@ -464,6 +464,8 @@ def build(profile, model, meta, data, out, source_sha256, max_test=0, latency_ru
     for stale in ("verify.json", "verify.failed.json"):  # a failed rebuild must not leave the old verdict
         (out / stale).unlink(missing_ok=True)
     model = model.eval().float()
+    if readme is None:
+        from kanjiedge.edge import readme_text as readme
     with tempfile.TemporaryDirectory(prefix=f"kanjiedge-edge-{profile.name}-") as work:
         ctx = BuildContext(profile, model, meta, data, out, Path(work), source_sha256)
         ctx.size, ctx.readme, ctx.max_test = _input_size(profile, meta), readme, max_test

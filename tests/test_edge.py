@@ -1,0 +1,62 @@
+"""`kanjiedge edge` command line: unknown targets list the valid ones; a real checkpoint folder + dataset folder
+produce a verified artifact folder; a broken budget exits non-zero with one line and no verify.json."""
+
+import json
+
+import pytest
+import torch
+
+from kanjiedge.cli import main
+from kanjiedge.dataset import load
+from kanjiedge.models import create_model
+
+
+def test_unknown_target_lists_valid_ones(capsys):
+    """A misspelled target exits 1 with one line naming the valid targets."""
+    assert main(["edge", "jetsom", "--model", "x", "--data", "y"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean 'jetson'" in err[0] and "rpi" in err[0]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_dataset, tmp_path_factory):
+    """A checkpoint folder in the ARCHITECTURE.md format (untrained weights: the CLI path is what is tested)."""
+    data = load(tiny_dataset)
+    torch.manual_seed(0)
+    model = create_model("cnn", len(data.classes), 32, widths=(8, 16, 32))
+    folder = tmp_path_factory.mktemp("model") / "cnn"
+    folder.mkdir()
+    torch.save({"arch": "cnn", "arch_kwargs": {"widths": [8, 16, 32]}, "model": model.state_dict(),
+                "classes": [c["char"] for c in data.classes], "image_size": 32,
+                "preprocess": {"size": 32, "normalize": "moment", "scale": 1 / 255, "ink": "high"}},
+               folder / "best.pt")
+    return folder
+
+
+def _edge(target, checkpoint, data, out, extra=()):
+    return main(["edge", str(target), "--model", str(checkpoint), "--data", str(data), "--out", str(out),
+                 "--max-test", "16", "--latency-runs", "5", *extra])
+
+
+def test_cli_builds_verified_folder(checkpoint, tiny_dataset, tmp_path, capsys):
+    """A profile given as a path builds model.onnx + side files + verify.json whose source hash is the checkpoint's."""
+    prof = tmp_path / "cpu.toml"
+    prof.write_text('description = "fp32 cpu"\nruntimes = ["onnxruntime"]\n[budgets]\nmax_accuracy_drop_pt = 0.5\n')
+    assert _edge(prof, checkpoint, tiny_dataset, tmp_path / "out") == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    verify = json.loads((tmp_path / "out" / "verify.json").read_text())
+    from kanjiedge.export.pipeline import sha256_file
+
+    assert verify["source"]["sha256"] == sha256_file(checkpoint / "best.pt")
+    assert summary["top1_agreement_vs_torch"] == 1.0 and verify["budgets"]["max_accuracy_drop_pt"]["ok"]
+    assert "ort.InferenceSession(\"model.onnx\"" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_cli_budget_breach_exits_nonzero(checkpoint, tiny_dataset, tmp_path, capsys):
+    """An impossible size budget: exit 1, one error line naming the budget, no verify.json."""
+    prof = tmp_path / "tiny-budget.toml"
+    prof.write_text('runtimes = ["onnxruntime"]\n[budgets]\nmax_size_mb = 0.0001\n')
+    assert _edge(prof, checkpoint, tiny_dataset, tmp_path / "out") == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert len(err) == 1 and "budget broken: max_size_mb" in err[0]
+    assert not (tmp_path / "out" / "verify.json").exists()
