@@ -123,14 +123,20 @@ static span span_of(double o, double pitch, int k, int n) {
     return sp;
 }
 
-/* ke.h step 2c for one output row: (int)(acc * scale + 0.5) clamped to 0..255. Clamping the double before the
- * truncation gives the same bytes and lets the compiler vectorize the loop. */
-static void to_bytes(const double *acc, int ow, double scale, uint8_t *o) {
+/* ke.h step 2c for one output row, fused with its last source row: (int)((acc + wy * hs) * scale + 0.5)
+ * clamped to 0..255 (acc == NULL: the row has one source row, and 0.0 + wy * hs is exactly wy * hs). The sum is
+ * >= 0 (non-negative weights times levels), so only the upper clamp can act; done on the int, it vectorizes. */
+static void add_to_bytes(const double *acc, const double *hs, double wy, int ow, double scale, uint8_t *o) {
+    if (!acc) {
+        for (int j = 0; j < ow; j++) {
+            int q = (int)(wy * hs[j] * scale + 0.5);
+            o[j] = (uint8_t)(q > 255 ? 255 : q);
+        }
+        return;
+    }
     for (int j = 0; j < ow; j++) {
-        double r = acc[j] * scale + 0.5;
-        r = r < 0.0 ? 0.0 : r;
-        r = r > 255.0 ? 255.0 : r;
-        o[j] = (uint8_t)(int)r;
+        int q = (int)((acc[j] + wy * hs[j]) * scale + 0.5);
+        o[j] = (uint8_t)(q > 255 ? 255 : q);
     }
 }
 
@@ -220,8 +226,7 @@ static void resample(const uint8_t *img, int h, int w, int maxlevel, const windo
     double scale = 255.0 / (win->sx * win->sy * (double)maxlevel);
     for (int i = 0; i < oh; i++) {
         span rs = span_of(win->y0, win->sy, i, h);
-        if (rs.last < rs.first)
-            for (int j = 0; j < ow; j++) acc[j] = 0.0;
+        uint8_t *o = out + (size_t)i * (size_t)ow;
         for (int y = rs.first; y <= rs.last; y++) {
             double wy = y == rs.first ? rs.wfirst : y == rs.last ? rs.wlast : 1.0;
             const uint8_t *row = img + (size_t)y * (size_t)w;
@@ -229,12 +234,15 @@ static void resample(const uint8_t *img, int h, int w, int maxlevel, const windo
             else if (y != cached && three) row_sums3(row, taps, ow, hs);
             else if (y != cached) row_sums(row, cols, ow, hs);
             cached = y;
-            if (y == rs.first) /* acc = 0.0 + wy * hs is exactly wy * hs */
+            if (y == rs.last) /* the last row's terms go straight into the bytes (one pass less) */
+                add_to_bytes(y == rs.first ? NULL : acc, hs, wy, ow, scale, o);
+            else if (y == rs.first) /* acc = 0.0 + wy * hs is exactly wy * hs */
                 for (int j = 0; j < ow; j++) acc[j] = wy * hs[j];
             else
                 for (int j = 0; j < ow; j++) acc[j] += wy * hs[j];
         }
-        to_bytes(acc, ow, scale, out + (size_t)i * (size_t)ow);
+        if (rs.last < rs.first)
+            for (int j = 0; j < ow; j++) o[j] = 0;
     }
 }
 

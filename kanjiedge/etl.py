@@ -205,15 +205,23 @@ def _writers(src: _Source, meta: np.ndarray, codes: list) -> np.ndarray:
 
 
 def _data_sets(codes: list) -> np.ndarray:
-    """0-based data-set index of each record: a new set starts where a code repeats within the current one."""
-    out = np.empty(len(codes), np.int64)
-    seen, k = set(), 0
-    for i, c in enumerate(codes):
-        if c in seen:
-            k += 1
-            seen.clear()
-        seen.add(c)
-        out[i] = k
+    """0-based data-set index of each record: a new set starts where a code repeats within the current one.
+
+    prev[i] = position of the previous record with the same code; set k+1 starts at the first i with
+    prev[i] >= start of set k. One vectorized scan per data set (4 per real ETL9G file).
+    """
+    c = np.asarray(codes, np.int64)
+    order = np.argsort(c, kind="stable")
+    same = c[order[1:]] == c[order[:-1]]
+    prev = np.full(len(c), -1, np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    out = np.empty(len(c), np.int64)
+    start, k = 0, 0
+    while start < len(c):
+        repeats = np.flatnonzero(prev[start:] >= start)
+        end = start + int(repeats[0]) if len(repeats) else len(c)
+        out[start:end] = k
+        start, k = end, k + 1
     return out
 
 
