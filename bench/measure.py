@@ -13,7 +13,6 @@ per-round medians) reported next to it.
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -21,24 +20,29 @@ from pathlib import Path
 import numpy as np
 
 
-def rss_mb() -> float:
-    """Current resident set size of this process in MB (Linux /proc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def _status_mb(pid, field):
+    """A memory field of /proc/<pid>/status in MB (VmRSS: now, VmHWM: peak since this program started)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def rss_mb() -> float:
+    """Current resident set size of this process in MB."""
+    return _status_mb("self", "VmRSS")
+
+
+def runner_pid(sess):
+    """The pid of the process that runs the model: a runtime's own child (Node for onnxruntime-web), else ours."""
+    proc = getattr(sess, "proc", None) or getattr(sess, "_proc", None)
+    return proc.pid if proc is not None else "self"
+
+
 def peak_mb(sess) -> float:
-    """Peak RSS in MB of the process that runs the model: this one, or the runtime's own child (Node)."""
-    proc = getattr(sess, "proc", None)
-    if proc is not None:
-        status = Path(f"/proc/{proc.pid}/status")
-        if status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS in MB of the process that runs the model. VmHWM, not ru_maxrss: Linux carries ru_maxrss over
+    from the parent across fork + exec, so a child started by a big parent would report the parent's peak."""
+    return _status_mb(runner_pid(sess), "VmHWM")
 
 
 def topk(logits, y, k=5):
@@ -106,7 +110,7 @@ def measure(args) -> dict:
         res["latency"], res["fp32_latency"] = summarize(a), summarize(b)
         res["throughput_b64"] = throughput(sess, x)
         res["peak_rss_mb"] = peak_mb(sess)
-        res["rss_before_load_mb"] = before if getattr(sess, "proc", None) is None else 0.0
+        res["rss_before_load_mb"] = before if runner_pid(sess) == "self" else 0.0
     finally:
         for s in (sess, base):
             if s is not None and hasattr(s, "close"):
