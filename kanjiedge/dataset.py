@@ -158,7 +158,8 @@ class _Accumulator:
     def finish(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(class chars in class order, labels int32 [N], writers int32 [N] numbered by sorted (family, key))."""
         classes = class_order(self.chars)
-        to_class = np.array([classes.index(c) for c in self.chars], dtype=np.int32)  # local id -> class index
+        index = {c: i for i, c in enumerate(classes)}
+        to_class = np.array([index[c] for c in self.chars], dtype=np.int32)  # local id -> class index
         sorted_keys = sorted(self.writer_keys)
         rank = {k: i for i, k in enumerate(sorted_keys)}
         to_writer = np.array([rank[k] for k in self.writer_keys], dtype=np.int32)
