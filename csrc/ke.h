@@ -45,6 +45,9 @@
  *       wx * v(y, x) (started at 0.0); acc[j] += wy * r.
  *    c) out[i][j] = (int)(acc[j] * (255 / (sx * sy * maxlevel)) + 0.5), clamped to 0..255, where the factor
  *       in brackets is computed once as 255.0 / (sx * sy * (double)maxlevel).
+ *    The C code takes shortcuts that give the same doubles (tests compare it with a literal transcription):
+ *    integer sums where every weight is 1, zero-padded 3-tap sums (x + 0.0 == x), one horizontal pass per
+ *    source row, and the last source row of an output row added during the byte conversion.
  * ---------------------------------------------------------------------------------------------------------
  */
 #ifndef KE_H
