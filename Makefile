@@ -80,7 +80,7 @@ setup: build/ffi.stamp node_modules/.installed
 ## dataset
 synth: $(A)/synth/etl9g/.done
 $(A)/synth/etl9g/.done: build/ffi.stamp kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
-	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D)
+	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D) --preview $(A)/synth/samples.png
 	@touch $@
 
 dataset: $(DATA)
