@@ -40,7 +40,9 @@ ffibuilder.set_source(
     '#include "ke.h"',
     sources=["csrc/ke_record.c", "csrc/ke_image.c"],  # relative: editable installs reject absolute paths
     include_dirs=["csrc"],
-    extra_compile_args=["-O3", "-std=c11"],
+    # ISO C11 (not gnu11) keeps GCC from contracting a*b+c into FMA, so the doubles match csrc/ke.h's algorithm
+    # and the web page's JS port exactly.
+    extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off"],
     libraries=["m"],
 )
 
