@@ -36,7 +36,7 @@ TRAIN_ARGS   ?=
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
-MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py
+MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py kanjiedge/augment.py
 EXPORT_SRC   := $(wildcard kanjiedge/export/*.py kanjiedge/web/*) kanjiedge/edge.py kanjiedge/profile.py
 BENCH_SRC    := $(wildcard bench/*.py)
 
@@ -79,7 +79,7 @@ setup: build/ffi.stamp node_modules/.installed
 
 ## dataset
 synth: $(A)/synth/etl9g/.done
-$(A)/synth/etl9g/.done: build/ffi.stamp kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
+$(A)/synth/etl9g/.done: $(VENV)/.installed kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
 	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D) --preview $(A)/synth/samples.png
 	@touch $@
 
@@ -101,7 +101,7 @@ $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $
 
 ## bench
 bench: $(A)/reports/bench.json
-$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(BENCH_SRC) build/ffi.stamp
+$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/model-card.md) $(BENCH_SRC) build/ffi.stamp
 	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D)
 
 ## tests: installs the browser the web-page test drives, if missing
