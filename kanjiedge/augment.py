@@ -40,9 +40,9 @@ def affine_grid(n: int, size: int, cfg: AugmentConfig, gen: torch.Generator) -> 
 
 
 def elastic_offsets(n: int, size: int, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
-    """Smooth random displacement [n,size,size,2] (coarse noise, bicubic-upsampled: a cheap elastic warp)."""
+    """Smooth random displacement [n,size,size,2] (coarse noise, bilinear-upsampled: a cheap elastic warp)."""
     coarse = torch.randn(n, 2, cfg.elastic_grid, cfg.elastic_grid, generator=gen) * (2 * cfg.elastic_alpha)
-    return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
 
 
 def stroke_width(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
