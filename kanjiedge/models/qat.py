@@ -61,12 +61,14 @@ def qat_qconfig() -> tq.QConfig:
 class QATModel(nn.Module):
     """Wraps the prepared network; observers run only in train mode, so eval / export see frozen scales."""
 
-    def __init__(self, num_classes: int, widths=(32, 64, 128, 256), backend: str = "qnnpack"):
+    def __init__(self, num_classes: int, image_size: int, widths=(32, 64, 128, 256), backend: str = "qnnpack"):
         super().__init__()
         net = QuantDSCNN(num_classes, widths).fuse()
         net.qconfig = qat_qconfig()
         self.net = tq.prepare_qat(net.train())
         self.backend = backend
+        with torch.no_grad():  # size the per-channel observers (an untrained model must still run / export)
+            self.net(torch.zeros(2, 1, image_size, image_size))
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -85,4 +87,4 @@ class QATModel(nn.Module):
 @register_model
 def qat(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), backend="qnnpack"):
     """Quantization-aware DS-CNN (int8 via `to_int8()` or as a QDQ ONNX graph)."""
-    return QATModel(num_classes, tuple(widths), backend)
+    return QATModel(num_classes, image_size, tuple(widths), backend)
