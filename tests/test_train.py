@@ -1,0 +1,67 @@
+"""The training engine on the tiny synthetic dataset: learns far above chance, writes the documented outputs,
+zero-shot bookkeeping works, bad input gives one clear error. `tiny_checkpoint` is session-scoped and shared."""
+
+import json
+
+import pytest
+import torch
+
+from kanjiedge.errors import UserError
+from kanjiedge.models import load_model
+from train_helpers import final_row, run_train
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_dataset, tmp_path_factory):
+    """A `cnn` trained on tiny_dataset (model folder with best.pt, metrics.jsonl, model-card.md)."""
+    out = tmp_path_factory.mktemp("models") / "cnn"
+    run_train("cnn", tiny_dataset, out, 20)
+    return out
+
+
+def test_cnn_learns_far_above_chance(tiny_checkpoint, tiny_dataset):
+    """A few hundred steps on ~150 images of 25 classes: test top-1 far above chance (4 %)."""
+    n_classes = len(json.loads((tiny_dataset / "classes.json").read_text()))
+    row = final_row(tiny_checkpoint)
+    assert row["test_top1"] >= 0.6 > 5 / n_classes
+    assert row["test_top5"] >= row["test_top1"]
+
+
+def test_outputs_and_checkpoint_format(tiny_checkpoint):
+    """best.pt follows ARCHITECTURE.md and loads with weights_only; the card is written; old ckpts are pruned."""
+    ck = torch.load(tiny_checkpoint / "best.pt", weights_only=True)
+    for key in ("arch", "arch_kwargs", "model", "classes", "image_size", "preprocess", "metrics", "dataset", "epoch"):
+        assert key in ck
+    assert ck["preprocess"]["size"] == 32 and ck["preprocess"]["normalize"] == "moment"
+    assert "test_top1" in ck["metrics"]
+    assert len(list(tiny_checkpoint.glob("ckpt-*.pt"))) == 2  # --keep-last-n default
+    card = (tiny_checkpoint / "model-card.md").read_text()
+    assert "## Metrics" in card and "## Limits" in card and "parameters" in card
+    model, meta = load_model(tiny_checkpoint)
+    assert meta["arch"] == "cnn" and model(torch.rand(2, 1, 32, 32)).shape == (2, len(ck["classes"]))
+
+
+def test_hiercode_zero_shot_bookkeeping(tiny_dataset, tmp_path):
+    """--holdout-classes trains without those classes and reports seen / unseen test accuracy separately."""
+    row = run_train("hiercode", tiny_dataset, tmp_path / "h", 8, "--holdout-classes", "2")
+    ck = torch.load(tmp_path / "h" / "best.pt", weights_only=True)
+    assert len(ck["holdout"]) == 2
+    assert row["test_unseen_n"] > 0 and row["test_seen_n"] + row["test_unseen_n"] == row["test_n"]
+    assert 0 <= row["test_unseen_top1"] <= 1 and row["test_seen_top1"] > 0.2
+
+
+def test_no_checkpoint_writes_only_best(tiny_dataset, tmp_path):
+    run_train("cnn", tiny_dataset, tmp_path / "n", 2, "--no-checkpoint")
+    names = {p.name for p in (tmp_path / "n").iterdir()}
+    assert {"best.pt", "metrics.jsonl", "model-card.md"} <= names and not any(n.startswith("ckpt-") for n in names)
+
+
+def test_bad_inputs_give_user_errors(tiny_dataset, tmp_path):
+    from kanjiedge.train import cli
+
+    with pytest.raises(UserError, match="not a dataset folder"):
+        cli(["cnn", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    with pytest.raises(UserError, match="unknown architecture"):
+        cli(["nope", "--data", str(tiny_dataset)])
+    with pytest.raises(UserError, match="no option"):
+        cli(["cnn", "--data", str(tiny_dataset), "--arch-opt", "bogus=1", "--out", str(tmp_path / "o")])
