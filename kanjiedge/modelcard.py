@@ -13,7 +13,7 @@ _LIMITS = """\
 - Trained on {data_kind}; accuracy on real handwriting (other writers, scanners, pens) will be lower than the
   numbers above until it is trained or fine-tuned on real ETL data (`make train ETL_DIR=...`).
 - Knows only the {n} classes listed in the checkpoint; anything else is mapped to the nearest known class.
-- Expects one centred character, ink high, normalised like the training data (`preprocess` below); a photo or a
+- Expects one centred character, ink high, normalised like the training data (`preprocess` above); a photo or a
   multi-character line must be segmented and normalised first (`kanjiedge predict` does this for one character).
 """
 

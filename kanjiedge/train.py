@@ -435,7 +435,8 @@ def model_meta(model, data: DataSplits, args) -> dict:
             "preprocess": {"size": args.image_size, "normalize": data.normalize, "scale": 1 / 255, "ink": "high",
                            "source_size": data.source_size, "resize": "area"},
             "dataset": data.info, "params": count_params(model), "holdout": data.holdout.tolist(),
-            "train_args": {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))}}
+            "train_args": {k: v for k, v in vars(args).items()
+                           if isinstance(v, (int, float, str, bool, type(None))) and k != "stop_after"}}
 
 
 def training_state(model, opt, sched, scaler, epoch: int, tracker: dict) -> dict:
