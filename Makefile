@@ -10,7 +10,9 @@
 #   make clean ........... remove artifacts/ (keeps .venv)
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
-# SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS (extra `kanjiedge synth` options), TRAIN_ARGS (extra `kanjiedge train` options).
+# A (artifacts folder), SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS / TRAIN_ARGS / EDGE_ARGS (extra
+# options for `kanjiedge synth` / `train` / `edge`). Make sees files, not variables: after changing one of these,
+# `make clean` (or delete the affected artifacts) first.
 # Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
 # does nothing.
 
@@ -33,6 +35,7 @@ SYNTH_WRITERS ?= 16
 SYNTH_SEED   ?= 0
 SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
+EDGE_ARGS    ?=
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
@@ -57,7 +60,7 @@ DATA         := $(A)/dataset/$(DATASET)/manifest.json
 all: dataset train edge-all bench
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
 
 ## setup: virtual environment with the project installed (editable) and its C extension compiled
 $(VENV)/.installed: pyproject.toml setup.py
@@ -97,7 +100,7 @@ $(A)/models/%/model-card.md: $(DATA) $(MODEL_SRC)
 edge: $(A)/edge/$(TARGET)/verify.json
 edge-all: $(TARGETS:%=$(A)/edge/%/verify.json)
 $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $(EXPORT_SRC) node_modules/.installed
-	$(PY) -m kanjiedge edge $* --model $(A)/models/$(EDGE_ARCH) --data $(DATA:/manifest.json=) --out $(@D)
+	$(PY) -m kanjiedge edge $* --model $(A)/models/$(EDGE_ARCH) --data $(DATA:/manifest.json=) --out $(@D) $(EDGE_ARGS)
 
 ## bench
 bench: $(A)/reports/bench.json

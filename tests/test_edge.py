@@ -60,3 +60,13 @@ def test_cli_budget_breach_exits_nonzero(checkpoint, tiny_dataset, tmp_path, cap
     err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
     assert len(err) == 1 and "budget broken: max_size_mb" in err[0]
     assert not (tmp_path / "out" / "verify.json").exists()
+
+
+def test_report_budgets_records_the_breach_instead_of_failing(checkpoint, tiny_dataset, tmp_path):
+    """Smoke-run mode: the same broken budget exits 0, and verify.json says the budget is broken and why."""
+    prof = tmp_path / "tiny-budget.toml"
+    prof.write_text('runtimes = ["onnxruntime"]\n[budgets]\nmax_size_mb = 0.0001\n')
+    assert _edge(prof, checkpoint, tiny_dataset, tmp_path / "out", extra=("--report-budgets",)) == 0
+    verify = json.loads((tmp_path / "out" / "verify.json").read_text())
+    assert verify["budgets"]["max_size_mb"]["ok"] is False
+    assert "budget broken: max_size_mb" in verify["budget_failure"]
