@@ -251,15 +251,19 @@ def load_splits(path, size: int, limit: int, device, seed: int) -> DataSplits:
 class TrainStep(nn.Module):
     """Loss of one batch (what DDP wraps): cross-entropy (+ the model's auxiliary loss when it has one).
 
-    Held-out classes (zero-shot runs) get their logits masked to a large negative value, so training never
-    sees them, not even as negatives.
+    Held-out classes (zero-shot runs) are left out of the cross-entropy entirely (training never sees them, not
+    even as negatives, and label smoothing spreads only over trained classes: masking them to -1e4 instead would
+    add a constant ~ smoothing * held-out share * 1e4 to the loss); the returned logits have them masked.
     """
 
     def __init__(self, model: nn.Module, label_smoothing: float, holdout_mask: torch.Tensor | None):
         super().__init__()
         self.model = model
         self.ls = label_smoothing
-        self.register_buffer("mask", holdout_mask if holdout_mask is not None else torch.zeros(0, dtype=torch.bool))
+        mask = holdout_mask if holdout_mask is not None else torch.zeros(0, dtype=torch.bool)
+        self.register_buffer("mask", mask)
+        self.register_buffer("keep", torch.nonzero(~mask).flatten())  # trained class indices [C']
+        self.register_buffer("remap", torch.cumsum(~mask, 0) - 1)  # class index -> column in keep
 
     def forward(self, x, y):  # x [N,1,S,S], y [N] -> (loss, logits [N,C])
         if hasattr(self.model, "forward_aux"):
@@ -267,8 +271,10 @@ class TrainStep(nn.Module):
         else:
             logits, aux = self.model(x), None
         if self.mask.numel():
+            loss = F.cross_entropy(logits.float()[:, self.keep], self.remap[y], label_smoothing=self.ls)
             logits = logits.masked_fill(self.mask, -1e4)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.ls)
+        else:
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.ls)
         return (loss + aux if aux is not None else loss), logits
 
 
@@ -600,6 +606,10 @@ def cli(argv: list[str]) -> int:
         raise UserError(f"unknown architecture {args.arch!r}; choose from {', '.join(list_models())}")
     try:
         res = run(args)
+        if dist.is_initialized():
+            # Wait for rank 0's last files (model card) first: tearing gloo down while a peer is still busy
+            # aborts the process ("terminate called without an active exception").
+            dist.barrier()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
