@@ -35,6 +35,9 @@
  *            side = 4 * sqrt(max(vx, vy, 0)); if side < 1 then side = 1;
  *            s = side / min(ow, oh); sx = sy = s; x0 = cx - s * ow / 2; y0 = cy - s * oh / 2.
  *            (centre of mass goes to the output centre; a +-2 sigma square of the larger axis fills it)
+ *    BBOX and MOMENT then put the window on the 1/256-pixel grid: S = floor(sx * 256 + 0.5), if S < 1 then
+ *    S = 1; sx = sy = S / 256; x0 = floor(x0 * 256 + 0.5) / 256; y0 = floor(y0 * 256 + 0.5) / 256.
+ *    (every weight below is then a multiple of 1/256, so the sums of step 2 are exact and C can use integers)
  * 2. Area resampling: output pixel (i, j) is the mean of the source (zero outside the frame) over
  *    [x0 + j*sx, x0 + (j+1)*sx) x [y0 + i*sy, y0 + (i+1)*sy), computed with exact fractional overlaps:
  *    a) per output column j: xa = x0 + j*sx, xb = xa + sx, both clipped to [0, w]; the overlap weight of
@@ -45,9 +48,10 @@
  *       wx * v(y, x) (started at 0.0); acc[j] += wy * r.
  *    c) out[i][j] = (int)(acc[j] * (255 / (sx * sy * maxlevel)) + 0.5), clamped to 0..255, where the factor
  *       in brackets is computed once as 255.0 / (sx * sy * (double)maxlevel).
- *    The C code takes shortcuts that give the same doubles (tests compare it with a literal transcription):
- *    integer sums where every weight is 1, zero-padded 3-tap sums (x + 0.0 == x), one horizontal pass per
- *    source row, and the last source row of an output row added during the byte conversion.
+ *    The C code takes a shortcut that gives the same doubles (tests compare it with a literal transcription):
+ *    when x0, y0, sx, sy are multiples of 1/256 (BBOX, MOMENT, and NONE resizes such as 128x127 -> 64x64),
+ *    every product and sum above is an exact multiple of 2^-16, so it sums in integers (vertical pass first)
+ *    in any order and converts once; out = (int)(A * (scale * 2^-16) + 0.5) for the integer sum A.
  * ---------------------------------------------------------------------------------------------------------
  */
 #ifndef KE_H
@@ -56,7 +60,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KE_VERSION 2
+#define KE_VERSION 3
 
 /* Return codes. */
 #define KE_OK 0

@@ -181,14 +181,20 @@ def _window(pixels, h, w, t, oh, ow, mode):
         bx0, bx1 = min(p[0] for p in ink), max(p[0] for p in ink) + 1
         by0, by1 = min(p[1] for p in ink), max(p[1] for p in ink) + 1
         s = max((bx1 - bx0) / ow, (by1 - by0) / oh)
-        return (bx0 + bx1) / 2.0 - s * ow / 2, (by0 + by1) / 2.0 - s * oh / 2, s, s
+        return _to_grid((bx0 + bx1) / 2.0 - s * ow / 2, (by0 + by1) / 2.0 - s * oh / 2, s)
     m = sum(v for _, _, v in ink)
     mx, my = sum(x * v for x, _, v in ink) / m, sum(y * v for _, y, v in ink) / m
     vx = sum(x * x * v for x, _, v in ink) / m - mx * mx
     vy = sum(y * y * v for _, y, v in ink) / m - my * my
     side = max(4 * math.sqrt(max(vx, vy, 0)), 1.0)
     s = side / min(oh, ow)
-    return mx + 0.5 - s * ow / 2, my + 0.5 - s * oh / 2, s, s
+    return _to_grid(mx + 0.5 - s * ow / 2, my + 0.5 - s * oh / 2, s)
+
+
+def _to_grid(x0: float, y0: float, s: float) -> tuple:
+    """BBOX / MOMENT window (x0, y0, s, s) with origin and pitch on the 1/256-pixel grid (pitch >= 1/256)."""
+    s = max(math.floor(s * 256 + 0.5), 1) / 256
+    return math.floor(x0 * 256 + 0.5) / 256, math.floor(y0 * 256 + 0.5) / 256, s, s
 
 
 def _span(o: float, pitch: float, k: int, n: int) -> list:

@@ -33,7 +33,13 @@ function bboxWindow(img, h, w, t, oh, ow) {
   if (!b) return null;
   const sx = (b[2] - b[0]) / ow, sy = (b[3] - b[1]) / oh;
   const s = sx > sy ? sx : sy;
-  return { x0: (b[0] + b[2]) / 2.0 - (s * ow) / 2, y0: (b[1] + b[3]) / 2.0 - (s * oh) / 2, sx: s, sy: s };
+  return toGrid((b[0] + b[2]) / 2.0 - (s * ow) / 2, (b[1] + b[3]) / 2.0 - (s * oh) / 2, s);
+}
+
+/** BBOX / MOMENT window with origin and pitch on the 1/256-pixel grid (pitch >= 1/256), as ke.h step 1. */
+function toGrid(x0, y0, s) {
+  const g = Math.max(Math.floor(s * 256 + 0.5), 1) / 256;
+  return { x0: Math.floor(x0 * 256 + 0.5) / 256, y0: Math.floor(y0 * 256 + 0.5) / 256, sx: g, sy: g };
 }
 
 /** Moment sums [m, Sx, Sy, Sxx, Syy] of q = v (v >= t) else 0. Integers below 2^53 here, so exact in doubles. */
@@ -65,7 +71,7 @@ function momentWindow(img, h, w, t, oh, ow) {
   let side = 4 * Math.sqrt(v > 0 ? v : 0);
   if (side < 1) side = 1;
   const sc = side / (oh < ow ? oh : ow);
-  return { x0: mx + 0.5 - (sc * ow) / 2, y0: my + 0.5 - (sc * oh) / 2, sx: sc, sy: sc };
+  return toGrid(mx + 0.5 - (sc * ow) / 2, my + 0.5 - (sc * oh) / 2, sc);
 }
 
 /** Overlap of output pixel k (origin o, pitch) with source pixels 0..n-1: {first, last, wfirst, wlast}. */
