@@ -150,3 +150,25 @@ def test_qat_converts_to_int8():
     with torch.no_grad():
         ref, got = m(x), q(x)
     assert (ref - got).abs().max() < 0.2 * ref.abs().max() + 1e-3
+
+
+def test_hier_codes_min_share_drops_private_bits():
+    """min_share=2 keeps only bits two classes set; codes stay unique and non-empty (private `@self` bits)."""
+    full, keys = hier_codes(CLASSES)
+    codes, kept = hier_codes(CLASSES, min_share=2)
+    assert "月@right" in keys and "月@right" not in kept  # only 明 has 月
+    assert codes.shape[1] < full.shape[1] and bool((codes.sum(1) >= 1).all())
+    assert len({tuple(r.tolist()) for r in codes}) == len(CLASSES)
+    shared = [j for j, k in enumerate(kept) if not k.endswith("@self")]
+    assert bool((codes[:, shared].sum(0) >= 2).all())
+
+
+def test_hiercode_scores_classes_by_code_cosine():
+    """The class logits are scale * cos(code logits, class code): a code equal to a class's code ranks it first."""
+    model = create_model("hiercode", len(CLASSES), S, classes=CLASSES).eval()
+    z = model.codes[[3, 6]] * 5 - 1  # predicted codes of 林 and 明
+    with torch.no_grad():
+        logits = model.class_logits(z)
+    assert logits.argmax(1).tolist() == [3, 6]
+    assert float(logits.abs().max()) <= float(model.logit_scale.exp()) + 1e-4
+

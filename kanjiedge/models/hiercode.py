@@ -1,58 +1,82 @@
 """`hiercode` / `hiercode-higita`: classify by predicting a hierarchical component code.
 
 Each class has a fixed multi-hot code over (component element x depth) and (element x position) bits built from
-its KanjiVG tree (kanjiedge.models.structure). The network predicts K code logits z; the class logits are the
-Bernoulli log-likelihood of each class code under z, which up to a class-independent term is `codes @ z`
-(codes: a fixed [C,K] buffer, not a learned per-class head). The learned part grows with the component vocabulary,
-not with the classes, and a class never trained on still gets a score from the bits other classes taught: zero-shot.
+its KanjiVG tree (kanjiedge.models.structure; `min_share=2` drops the bits only one class sets, 3,387 -> ~2,050
+bits at ETL9G, but measured worse: see below). The network predicts K code logits z and scores every class by the cosine
+between z and the class's code, times a learned scale (CLIP-style `logit_scale`):
+
+    logits[n, c] = exp(logit_scale) * <z_n / |z_n|, code_c / |code_c|>
+
+The codes are a fixed [C,K] buffer, not a learned per-class head, so the learned part grows with the component
+vocabulary, not with the classes, and a class never trained on still gets a score from the bits other classes
+taught: zero-shot. The code-head bias starts at the log-odds of the mean bit frequency (the code starts sparse).
+Why not the raw Bernoulli log-likelihood `codes @ z`: its scale grows with the number of bits per class (up to
+22 at ETL9G); the cosine keeps logits bounded and the learned scale sets the temperature.
+Measured on a 600-class subset, 60 held out, 6 epochs (seen / unseen test top-1): cosine, all bits 96 % / 16 %;
+`min_share=2` 96 % / 7 %; `min_share=2` plus a multi-label BCE on z (`code_weight=0.1`, per set bit) 75 % / 2 %,
+(`code_weight=1`) 58 % / 0 %. So the BCE is opt-in (`code_weight`) and all bits are kept by default.
 
 `hiercode-higita` adds image-structure alignment (after HiGITA) at three granularities: stroke (stroke-count
 prediction), component (the code bits) and character (a contrastive match between the image embedding and an
 embedding of the class's code, computed from the code alone so it too works for unseen classes).
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kanjiedge.models import register_model
-from kanjiedge.models.layers import ds_backbone
+from kanjiedge.models.layers import ds_backbone, flat_neck
 from kanjiedge.models.structure import hier_codes, zero_shot_candidates
 
 MAX_STROKES = 32  # stroke-count classes 0..31 (more is clipped)
+MAX_LOG_SCALE = math.log(100.0)  # CLIP's clamp: keeps the softmax temperature sane
 
 
 class HierCode(nn.Module):
-    """DS-CNN backbone -> K code logits -> class logits = scale * codes @ z."""
+    """DS-CNN backbone -> layout-keeping neck -> K code logits z -> class logits = scale * cos(z, codes)."""
 
-    def __init__(self, classes: list, widths=(32, 64, 128, 256), code_weight: float = 1.0):
+    def __init__(self, classes: list, image_size: int, widths=(32, 64, 128, 256), min_share: int = 1,
+                 code_weight: float = 0.0, hidden: int = 256):
         super().__init__()
-        codes, self.code_keys = hier_codes(classes)
-        self.register_buffer("codes", codes)  # [C,K] fixed
+        codes, self.code_keys = hier_codes(classes, min_share)
+        self.register_buffer("codes", codes)  # [C,K] fixed multi-hot
         self.features = ds_backbone(widths)
-        self.code_head = nn.Sequential(nn.Dropout(0.1), nn.Linear(widths[-1], codes.shape[1]))
-        self.scale = nn.Parameter(torch.tensor(1.0))
-        self.code_weight = code_weight
+        self.neck = flat_neck(widths[-1], image_size, len(widths) - 1, hidden=hidden)
+        self.code_head = nn.Sequential(nn.Dropout(0.1), nn.Linear(hidden, codes.shape[1]))
+        bits = codes.sum(1).mean().item()  # mean set bits per class
+        nn.init.constant_(self.code_head[1].bias, math.log(bits / max(codes.shape[1] - bits, 1.0)))
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(20.0)))  # fixed codes: start confident
+        self.code_weight = code_weight / bits
 
-    def embed(self, x):  # [N,1,S,S] -> [N,D]
-        return self.features(x).mean((2, 3))
+    def embed(self, x):  # [N,1,S,S] -> [N,hidden]
+        return self.neck(self.features(x))
 
     def code_logits(self, x):  # -> [N,K]
         return self.code_head(self.embed(x))
 
     def class_logits(self, z, feat=None):  # z [N,K] -> [N,C]
-        return self.scale * (z @ self.codes.t())
+        unit = F.normalize(self.codes, dim=1)  # [C,K]
+        return self.logit_scale.clamp(max=MAX_LOG_SCALE).exp() * F.normalize(z, dim=1) @ unit.t()
 
     def forward(self, x):  # -> logits [N,C]
         feat = self.embed(x)
         return self.class_logits(self.code_head(feat), feat)
 
+    def code_loss(self, z, y):
+        """Multi-label BCE of z [N,K] against the codes of labels y, summed over bits, mean over the batch."""
+        if not self.code_weight:
+            return z.new_zeros(())
+        bce = F.binary_cross_entropy_with_logits(z.float(), self.codes[y], reduction="none")
+        return self.code_weight * bce.sum(1).mean()
+
     def forward_aux(self, x, y):
         """(logits [N,C], code BCE loss) for training."""
         feat = self.embed(x)
         z = self.code_head(feat)
-        aux = F.binary_cross_entropy_with_logits(z.float(), self.codes[y])
-        return self.class_logits(z, feat), self.code_weight * aux
+        return self.class_logits(z, feat), self.code_loss(z, y)
 
     def holdout_candidates(self, n: int, gen: torch.Generator) -> list[int]:
         """Classes whose every code bit is also set by trained classes (recognisable zero-shot)."""
@@ -62,12 +86,13 @@ class HierCode(nn.Module):
 class HierCodeHiGITA(HierCode):
     """HierCode + stroke-count head + contrastive image/code-structure alignment (character level)."""
 
-    def __init__(self, classes: list, widths=(32, 64, 128, 256), dim: int = 128, align_weight: float = 0.5):
-        super().__init__(classes, widths)
-        k = self.codes.shape[1]
+    def __init__(self, classes: list, image_size: int, widths=(32, 64, 128, 256), min_share: int = 1,
+                 dim: int = 128, align_weight: float = 0.5):
+        super().__init__(classes, image_size, widths, min_share)
+        k, hidden = self.codes.shape[1], self.code_head[1].in_features
         self.struct = nn.Sequential(nn.Linear(k, dim), nn.ReLU(), nn.Linear(dim, dim))  # code -> structure emb
-        self.img_proj = nn.Linear(widths[-1], dim)
-        self.stroke_head = nn.Linear(widths[-1], MAX_STROKES)
+        self.img_proj = nn.Linear(hidden, dim)
+        self.stroke_head = nn.Linear(hidden, MAX_STROKES)
         self.tau = nn.Parameter(torch.tensor(2.3))  # log inverse temperature (~10)
         self.register_buffer("strokes", torch.tensor([min(c.get("strokes", 0), MAX_STROKES - 1) for c in classes]))
         self.align_weight = align_weight
@@ -75,29 +100,41 @@ class HierCodeHiGITA(HierCode):
     def class_logits(self, z, feat=None):
         img = F.normalize(self.img_proj(feat), dim=1)  # [N,D]
         cls = F.normalize(self.struct(self.codes), dim=1)  # [C,D]
-        return self.scale * (z @ self.codes.t()) + self.tau.exp() * img @ cls.t()
+        return super().class_logits(z) + self.tau.clamp(max=MAX_LOG_SCALE).exp() * img @ cls.t()
 
     def forward_aux(self, x, y):
         feat = self.embed(x)
         z = self.code_head(feat)
-        code_loss = F.binary_cross_entropy_with_logits(z.float(), self.codes[y])
         stroke_loss = F.cross_entropy(self.stroke_head(feat).float(), self.strokes[y])
-        return self.class_logits(z, feat), code_loss + self.align_weight * stroke_loss
+        return self.class_logits(z, feat), self.code_loss(z, y) + self.align_weight * stroke_loss
 
 
-def _need(classes, name):
+def _need(classes, name, image_size, widths):
     if not classes:
         raise ValueError(f"{name} needs the dataset's classes.json list (classes=...)")
+    if image_size % 2 ** (len(widths) - 1):
+        raise ValueError(f"{name}: image size {image_size} must be a multiple of {2 ** (len(widths) - 1)}")
     return classes
 
 
 @register_model
-def hiercode(num_classes, image_size, classes=None, widths=(32, 64, 128, 256)):
-    """Hierarchical-code classifier (zero-shot capable). `classes`: the classes.json list (required)."""
-    return HierCode(_need(classes, "hiercode"), tuple(widths))
+def hiercode(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), min_share=1, code_weight=0.0):
+    """Hierarchical-code classifier (zero-shot capable).
+
+    Args:
+        num_classes: classes C (must equal len(classes)).
+        image_size: input side S (a multiple of 2**(len(widths)-1)).
+        classes: the classes.json list (required: the codes come from its component trees).
+        widths: backbone channel widths.
+        min_share: keep only code bits set by at least this many classes (1 = all bits).
+        code_weight: weight of the multi-label code loss (per set bit) next to the class cross-entropy.
+    """
+    return HierCode(_need(classes, "hiercode", image_size, widths), image_size, tuple(widths), int(min_share),
+                    float(code_weight))
 
 
 @register_model(name="hiercode-higita")
-def hiercode_higita(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), dim=128):
+def hiercode_higita(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), min_share=1, dim=128):
     """HierCode with stroke / component / character image-structure alignment. `classes` required."""
-    return HierCodeHiGITA(_need(classes, "hiercode-higita"), tuple(widths), dim)
+    return HierCodeHiGITA(_need(classes, "hiercode-higita", image_size, widths), image_size, tuple(widths),
+                          int(min_share), dim)

@@ -57,3 +57,11 @@ def sinusoid_table(n: int, dim: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(pos * freq)
     table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
     return table
+
+
+def flat_neck(width: int, image_size: int, stages: int, reduce: int = 64, hidden: int = 256) -> nn.Sequential:
+    """Layout-keeping neck: 1x1 conv width->reduce on the [N,width,s,s] map (s = image_size / 2**stages), flatten,
+    FC -> BN -> ReLU to `hidden`. Where a stroke or component sits matters; a global mean pool discards it."""
+    side = image_size // 2 ** stages
+    return nn.Sequential(conv_bn_act(width, reduce, 1), nn.Flatten(),
+                         nn.Linear(reduce * side * side, hidden), nn.BatchNorm1d(hidden), nn.ReLU())
