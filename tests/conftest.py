@@ -30,3 +30,13 @@ def tiny_dataset(tiny_etl_dir, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("dataset") / "tiny"
     return dataset.build(tiny_etl_dir, out, size=64, normalize="moment", progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_dataset, tmp_path_factory):
+    """A `cnn` trained for a few epochs on tiny_dataset (model folder with best.pt, metrics.jsonl, model-card.md)."""
+    from train_helpers import run_train
+
+    out = tmp_path_factory.mktemp("models") / "cnn"
+    run_train("cnn", tiny_dataset, out, 20)
+    return out

@@ -11,7 +11,6 @@ import torch
 from kanjiedge.evaluate import cli as evaluate_cli
 from kanjiedge.models import load_model
 from kanjiedge.predict import cli as predict_cli
-from test_train import tiny_checkpoint  # noqa: F401  (session fixture; moves to conftest.py)
 
 
 def export_onnx(ckpt_dir, path):
@@ -32,7 +31,7 @@ def last_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-def test_evaluate_checkpoint_and_onnx_agree(tiny_checkpoint, tiny_etl_dir, tmp_path, capsys):  # noqa: F811
+def test_evaluate_checkpoint_and_onnx_agree(tiny_checkpoint, tiny_etl_dir, tmp_path, capsys):
     """--json ends with {top1, top5, n}; the ONNX export scores the same ETL files identically."""
     assert evaluate_cli(["--model", str(tiny_checkpoint), "--etl-dir", str(tiny_etl_dir), "--json"]) == 0
     ck = last_json(capsys)
@@ -43,7 +42,7 @@ def test_evaluate_checkpoint_and_onnx_agree(tiny_checkpoint, tiny_etl_dir, tmp_p
     assert ox["n"] == ck["n"] and abs(ox["top1"] - ck["top1"]) <= 1 / ck["n"]
 
 
-def test_evaluate_dataset_split(tiny_checkpoint, tiny_dataset, capsys):  # noqa: F811
+def test_evaluate_dataset_split(tiny_checkpoint, tiny_dataset, capsys):
     """On the dataset's test split evaluate reproduces the engine's own test accuracy."""
     assert evaluate_cli(["--model", str(tiny_checkpoint), "--data", str(tiny_dataset), "--json"]) == 0
     res = last_json(capsys)
@@ -51,7 +50,7 @@ def test_evaluate_dataset_split(tiny_checkpoint, tiny_dataset, capsys):  # noqa:
     assert res["top1"] == pytest.approx(best["metrics"]["test_top1"], abs=1e-6)
 
 
-def test_predict_a_scanned_character(tiny_checkpoint, tiny_etl_dir, tmp_path, capsys):  # noqa: F811
+def test_predict_a_scanned_character(tiny_checkpoint, tiny_etl_dir, tmp_path, capsys):
     """A training-style glyph saved as black-on-white PNG is recognised (top-5) with probabilities summing <= 1."""
     from kanjiedge import etl
 
@@ -67,7 +66,7 @@ def test_predict_a_scanned_character(tiny_checkpoint, tiny_etl_dir, tmp_path, ca
     assert hits >= 0.6 * len(range(0, len(rec.labels), 5))
 
 
-def test_predict_rejects_non_images(tiny_checkpoint, tmp_path):  # noqa: F811
+def test_predict_rejects_non_images(tiny_checkpoint, tmp_path):
     from kanjiedge.errors import UserError
 
     bad = tmp_path / "x.png"

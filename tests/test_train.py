@@ -1,5 +1,5 @@
 """The training engine on the tiny synthetic dataset: learns far above chance, writes the documented outputs,
-zero-shot bookkeeping works, bad input gives one clear error. `tiny_checkpoint` is session-scoped and shared."""
+zero-shot bookkeeping works, bad input gives one clear error. `tiny_checkpoint` lives in conftest.py."""
 
 import json
 
@@ -9,14 +9,6 @@ import torch
 from kanjiedge.errors import UserError
 from kanjiedge.models import load_model
 from train_helpers import final_row, run_train
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tiny_dataset, tmp_path_factory):
-    """A `cnn` trained on tiny_dataset (model folder with best.pt, metrics.jsonl, model-card.md)."""
-    out = tmp_path_factory.mktemp("models") / "cnn"
-    run_train("cnn", tiny_dataset, out, 20)
-    return out
 
 
 def test_cnn_learns_far_above_chance(tiny_checkpoint, tiny_dataset):
@@ -65,3 +57,19 @@ def test_bad_inputs_give_user_errors(tiny_dataset, tmp_path):
         cli(["nope", "--data", str(tiny_dataset)])
     with pytest.raises(UserError, match="no option"):
         cli(["cnn", "--data", str(tiny_dataset), "--arch-opt", "bogus=1", "--out", str(tmp_path / "o")])
+
+
+def test_held_out_classes_leave_the_loss():
+    """Zero-shot runs: the cross-entropy (with label smoothing) runs over the trained classes only, so held-out
+    classes neither inflate the loss nor act as negatives; the returned logits have them masked."""
+    from kanjiedge.train import TrainStep
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 6))
+    mask = torch.tensor([False, True, False, False, True, False])
+    x, y = torch.rand(5, 1, 4, 4), torch.tensor([0, 2, 3, 5, 0])
+    loss, logits = TrainStep(model, 0.1, mask)(x, y)
+    keep = torch.tensor([0, 2, 3, 5])
+    ref = torch.nn.functional.cross_entropy(model(x)[:, keep], torch.tensor([0, 1, 2, 3, 0]), label_smoothing=0.1)
+    torch.testing.assert_close(loss, ref)
+    assert bool((logits[:, mask] <= -1e3).all()) and loss.item() < 5
