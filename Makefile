@@ -11,8 +11,8 @@
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
 # A (artifacts folder), SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS / TRAIN_ARGS / EDGE_ARGS (extra
-# options for `kanjiedge synth` / `train` / `edge`). Make sees files, not variables: after changing one of these,
-# `make clean` (or delete the affected artifacts) first.
+# options for `kanjiedge synth` / `train` / `edge`), EVAL_DIR (ETL files the report also measures accuracy on).
+# Make sees files, not variables: after changing one of these, `make clean` (or delete the affected artifacts).
 # Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
 # does nothing.
 
@@ -36,6 +36,7 @@ SYNTH_SEED   ?= 0
 SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
 EDGE_ARGS    ?=
+EVAL_DIR     ?=
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
@@ -105,7 +106,8 @@ $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $
 ## bench
 bench: $(A)/reports/bench.json
 $(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/model-card.md) $(BENCH_SRC) build/ffi.stamp
-	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D)
+	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D) \
+	  $(if $(EVAL_DIR),--etl-dir $(EVAL_DIR))
 
 ## tests: installs the browser the web-page test drives, if missing
 chromium-installed:
