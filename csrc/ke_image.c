@@ -4,13 +4,15 @@
  * Two resamplers give the same bytes: an exact integer one for windows on the 1/256-pixel grid (every bbox and
  * moment window, and the usual whole-frame resizes such as 128x127 -> 64x64), and a literal double one for the
  * rest. On the grid every weight is a multiple of 1/256, so the doubles of ke.h step 2 hold exact integers (in
- * units of 2^-16 px^2) whatever the order of the sums; the integer sums converted once are the same doubles. */
+ * units of 2^-16 px^2) whatever the order of the sums; the integer sums converted once are the same doubles.
+ * Layout of the integer one: 16 output rows at a time; a vertical pass along each row (16-bit), transposed so the
+ * 16 rows are SIMD lanes; a horizontal pass per output column over those lanes; bytes; transposed back. */
 #include "ke.h"
 
 #include <math.h>
 #include <string.h>
 #if defined(__SSE2__)
-#include <emmintrin.h> /* transposes only: integer data movement, the same bytes as the plain C below */
+#include <emmintrin.h> /* SSE2 blocks give the same bytes as the plain C after each #endif */
 #endif
 
 typedef struct {
