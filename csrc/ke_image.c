@@ -190,6 +190,13 @@ static void vertical(const uint8_t *img, int w, const gspan *rs, int xa, int xb,
     }
     const uint8_t *row = img + (size_t)rs->first * (size_t)w;
     uint16_t wf = (uint16_t)rs->wfirst;
+    if (rs->last - rs->first <= 2) { /* the usual case (pitch <= 2): one pass, missing rows with weight 0 */
+        int n = rs->last - rs->first;
+        const uint8_t *r1 = n > 0 ? row + w : row, *r2 = n > 1 ? row + 2 * (size_t)w : row;
+        uint16_t w1 = n > 0 ? gweight(rs, rs->first + 1) : 0, w2 = n > 1 ? (uint16_t)rs->wlast : 0;
+        for (int x = xa; x < xb; x++) line[x] = (uint16_t)(wf * row[x] + w1 * r1[x] + w2 * r2[x]);
+        return;
+    }
     for (int x = xa; x < xb; x++) line[x] = (uint16_t)(wf * row[x]);
     for (int y = rs->first + 1; y <= rs->last; y++) {
         uint16_t wy = gweight(rs, y);
