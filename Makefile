@@ -105,7 +105,7 @@ $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $
 
 ## bench
 bench: $(A)/reports/bench.json
-$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/model-card.md) $(BENCH_SRC) build/ffi.stamp
+$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/best.pt) $(BENCH_SRC) build/ffi.stamp
 	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D) \
 	  $(if $(EVAL_DIR),--etl-dir $(EVAL_DIR))
 
