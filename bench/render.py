@@ -25,6 +25,8 @@ def fmt(v, nd=2):
         return "–"
     if isinstance(v, float):
         return f"{v:,.{nd}f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     return str(v)
 
 
@@ -115,12 +117,24 @@ def arch_table(report):
                   "PyTorch CPU batch-1 p50 ms"], rows) if rows else "No trained architecture found."
 
 
+DECODER_ROWS = (  # bench_decode.per_core key -> what it is
+    ("numpy_records_per_cpu_s", "numpy reference (frombuffer, nibble unpack, cv2 INTER_AREA), records/CPU-s"),
+    ("c_records_per_cpu_s", "C decode + area resize, records/CPU-s"),
+    ("c_moment_records_per_cpu_s", "C decode + moment normalization, records/CPU-s"),
+    ("ratio_per_core", "C / numpy per core (CPU time)"),
+    ("ratio_wall", "C / numpy (wall time)"),
+    ("max_abs_diff_vs_cv2", "largest pixel difference C vs cv2 (grey levels of 255)"),
+)
+
+
 def decoder_text(report):
     d = report["decoder"]
     if not d.get("ran"):
         return f"Not measured: {d.get('why')}."
-    keys = [k for k in d if k not in ("ran", "file")]
-    return table(["measure", "value"], [[k, d[k]] for k in keys]) + f"\n\nFile: `{d['file']}`."
+    rows = [[label, d[key]] for key, label in DECODER_ROWS if key in d]
+    return (table(["measure", "value"], rows) + f"\n\n{d.get('records')} records of `{d['file']}` at "
+            f"{d.get('size')}×{d.get('size')}, single-threaded, both decoders in the same run. The full 607,200-record "
+            "set is measured by `python -m bench.bench_decode --full` (BENCHMARKS.md).")
 
 
 def markdown(report, plots) -> str:
@@ -133,7 +147,9 @@ def markdown(report, plots) -> str:
         "Produced by `make bench` (`python -m bench.report`).", "",
         "## Which target should I ship? Accuracy vs size", "", ship_table(report), "",
         "## Latency per runtime (batch 1, with the fp32 baseline measured in the same process)", "",
-        "p50/p95 are medians over 5 alternating rounds; the spread is the min–max of the per-round p50.", "",
+        "p50/p95 are medians over 5 alternating rounds; the spread is the min–max of the per-round p50. Peak RSS is "
+        "that of the process running the model (Python + runtime + model; Node for onnxruntime-web) during the "
+        "batch-1 and batch-64 runs.", "",
         latency_table(report), "",
         "## What each quantization costs", "", quant_table(report), "",
         "## Trained architectures (PyTorch, same test split)", "", arch_table(report), "",
