@@ -5,6 +5,9 @@ peak memory and load time belong to that model alone.
     python -m bench.measure --model artifacts/edge/rpi/model.onnx --runtime onnxruntime --threads 1 \
         --x /tmp/x.npy --y /tmp/y.npy [--fp32 artifacts/edge/rpi/model-fp32.onnx] [--accuracy]
 
+With --accuracy it only runs the test set (top-1/top-5); otherwise it times and measures memory, so that the
+accuracy pass's buffers never count in the memory figure.
+
 Prints one JSON object on stdout. Only numpy and the runtime are imported (no torch), so the memory figures are
 those of the runtime. Latency is measured in alternating rounds against the fp32 baseline (when given), so
 CPU-load drift hits both equally; each figure is the median over rounds, with the spread (min..max of the
@@ -37,14 +40,6 @@ def runner_pid(sess):
     """The pid of the process that runs the model: a runtime's own child (Node for onnxruntime-web), else ours."""
     proc = getattr(sess, "proc", None) or getattr(sess, "_proc", None)
     return proc.pid if proc is not None else "self"
-
-
-def reset_peak(sess) -> None:
-    """Restart the peak-RSS count of the runner process (Linux: writing 5 to clear_refs resets VmHWM)."""
-    try:
-        Path(f"/proc/{runner_pid(sess)}/clear_refs").write_text("5")
-    except OSError:
-        pass  # older kernels / no permission: the peak then also covers the accuracy pass
 
 
 def peak_mb(sess) -> float:
@@ -114,10 +109,10 @@ def measure(args) -> dict:
     base = rt.load(args.fp32, threads=args.threads) if args.fp32 else None
     try:
         res = {"ran": True, "why": why, "load_s": load_s, "providers": getattr(sess, "providers", None)}
-        if args.accuracy:
+        if args.accuracy:  # in its own process, so that its buffers do not count in the timing run's memory
             res["top1"], res["top5"] = topk(predictions(sess, x), y)
             res["n"] = int(len(y))
-        reset_peak(sess)  # the peak below is that of batch-1 and batch-64 inference, not of the accuracy pass
+            return res
         x64 = np.ascontiguousarray(x[:64], dtype=np.float32)
         a, b = rounds_latency(sess, base, x64[:1], args.rounds, args.runs)
         res["latency"], res["fp32_latency"] = summarize(a), summarize(b)
@@ -139,7 +134,7 @@ def main(argv=None) -> int:
     p.add_argument("--x", required=True, type=Path, help="float32 [N,1,S,S] test images (.npy)")
     p.add_argument("--y", required=True, type=Path, help="int64 [N] labels (.npy)")
     p.add_argument("--fp32", type=Path, help="fp32 baseline model timed alternately in the same process")
-    p.add_argument("--accuracy", action="store_true", help="also run the whole test set")
+    p.add_argument("--accuracy", action="store_true", help="only run the whole test set: top-1/top-5, no timing")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=60, help="batch-1 runs per round")
     args = p.parse_args(argv)

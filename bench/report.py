@@ -82,7 +82,7 @@ def fp32_baseline(profile, folder: Path, edge: Path, sha):
 
 # ---- measuring ------------------------------------------------------------------------------------------------
 
-def run_measure(model, runtime, threads, xy, fp32=None, accuracy=True, runs=60, rounds=5):
+def run_measure(model, runtime, threads, xy, fp32=None, accuracy=False, runs=60, rounds=5):
     cmd = [sys.executable, "-m", "bench.measure", "--model", str(model), "--runtime", runtime,
            "--x", str(xy[0]), "--y", str(xy[1]), "--runs", str(runs), "--rounds", str(rounds)]
     if threads:
@@ -105,18 +105,18 @@ def measure_target(profile, folder: Path, edge: Path, tests: TestSets, runs):
     base = fp32_baseline(profile, folder, edge, verify["source"]["sha256"])
     rows = []
     for precision, path in variants(profile, folder):
-        acc = {}
         for rt in profile.runtimes:
             if rt in STATIC_ONLY:
                 rows.append(static_row(profile, precision, path, rt, verify))
                 continue
-            for threads in ((1, 2) if rt in THREADED else (1 if rt == "onnxruntime-web" else None,)):
+            threads_list = (1, 2) if rt in THREADED else (1 if rt == "onnxruntime-web" else None,)
+            log(f"{profile.name}: {path.name} in {rt}: accuracy")
+            acc = run_measure(path, rt, threads_list[0], xy, accuracy=True)
+            for threads in threads_list:
                 log(f"{profile.name}: {path.name} in {rt}" + (f" ({threads} thread(s))" if threads else ""))
-                r = run_measure(path, rt, threads, xy, fp32=base, accuracy=rt not in acc, runs=runs)
-                if r.get("ran") and "top1" in r:
-                    acc[rt] = (r["top1"], r["top5"], r["n"])
-                elif r.get("ran") and rt in acc:
-                    r["top1"], r["top5"], r["n"] = acc[rt]
+                r = run_measure(path, rt, threads, xy, fp32=base, accuracy=False, runs=runs)
+                if r.get("ran") and acc.get("ran"):
+                    r.update(top1=acc["top1"], top5=acc["top5"], n=acc["n"])
                 rows.append({"target": profile.name, "precision": precision, "file": path.name,
                              "size_mb": path.stat().st_size / 1e6, "runtime": rt, "threads": threads, **r})
     return {"target": profile.name, "description": profile.description, "optimize_for": profile.optimize_for,
