@@ -185,16 +185,25 @@ def plots(report, out: Path) -> list[Path]:
     for name, xkey, xlabel in (("accuracy_vs_size", "size_mb", "model size on disk (MB)"),
                                ("accuracy_vs_latency", None, "batch-1 p50 latency, reference runtime, 1 thread (ms)")):
         fig, ax = plt.subplots(figsize=(7, 4.5))
+        groups = {}  # points that coincide (same size or latency, same accuracy) share one label
         for target, r in pts:
             x = r[xkey] if xkey else (r.get("latency") or {}).get("p50_ms")
-            if x is None:
-                continue
-            ax.scatter(x, r["top1"], s=60)
-            ax.annotate(f"{target}\n{r['file'].removesuffix('.onnx')}", (x, r["top1"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+            if x is not None:
+                groups.setdefault((round(x, 2), round(r["top1"], 2)), []).append(
+                    (x, r["top1"], f"{target} {r['precision']}"))
+        for i, (_, members) in enumerate(sorted(groups.items())):
+            x, y, labels = members[0][0], members[0][1], [m[2] for m in members]
+            ax.scatter(x, y, s=60)
+            ax.annotate("\n".join(labels), (x, y), fontsize=7, xytext=(5, 4 - 28 * (i % 2)),
+                        textcoords="offset points")  # alternate above/below so neighbours do not overlap
+        fp32 = [t["verify"]["fp32_reference"]["accuracy"] * 100 for t in report["targets"]]
+        if fp32:
+            ax.axhline(fp32[0], color="grey", lw=0.8, ls="--", label="PyTorch fp32")
+            ax.legend(fontsize=7, loc="lower right")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("top-1 on writer-disjoint test split (%)")
         ax.grid(alpha=0.3)
+        ax.margins(x=0.15, y=0.3)
         made.append(_save(fig, out / f"{name}.png"))
     made.append(latency_bars(report, out, plt))
     return made
