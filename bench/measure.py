@@ -58,7 +58,7 @@ def predictions(sess, x, batch=256):
     out = []
     for i in range(0, len(x), batch):
         logits = sess.run(np.ascontiguousarray(x[i:i + batch], dtype=np.float32))
-        out.append(np.argsort(-logits, axis=1)[:, :5])
+        out.append(np.argsort(-logits, axis=1, kind="stable")[:, :5])  # stable: top-1 = argmax on ties (int8)
     return np.concatenate(out)
 
 

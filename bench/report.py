@@ -153,7 +153,7 @@ def measure_architectures(models: Path, tests: TestSets):
                 t0 = time.perf_counter()
                 model(x1)
                 ms.append((time.perf_counter() - t0) * 1e3)
-        order = np.argsort(-logits, axis=1)[:, :5]
+        order = np.argsort(-logits, axis=1, kind="stable")[:, :5]
         out.append({"arch": meta.get("arch"), "dir": best.parent.name,
                     "params": int(sum(p.numel() for p in model.parameters())),
                     "checkpoint_mb": best.stat().st_size / 1e6, "image_size": int(meta["image_size"]),

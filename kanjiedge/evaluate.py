@@ -87,7 +87,7 @@ def topk_predictions(pred: Predictor, images: np.ndarray, k: int = 5, batch: int
     out = []
     for s in tqdm(range(0, len(images), batch), desc="evaluate", file=sys.stderr, disable=not progress, leave=False):
         logits = pred.logits(pred.prepare(images[s:s + batch]))
-        out.append(np.argsort(-logits, axis=1)[:, :k])
+        out.append(np.argsort(-logits, axis=1, kind="stable")[:, :k])  # stable: top-1 = argmax on ties
     return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
 
