@@ -98,7 +98,12 @@ $(A)/models/%/model-card.md: $(DATA) $(MODEL_SRC)
 	  $* --data $(<D) --out $(@D) $(TRAIN_ARGS)
 
 ## edge
+ifneq ($(filter $(TARGET),$(TARGETS)),)
 edge: $(A)/edge/$(TARGET)/verify.json
+else
+edge:
+	@echo "make edge: unknown TARGET '$(TARGET)'; valid: $(TARGETS) (one per targets/*.toml)" >&2; exit 2
+endif
 edge-all: $(TARGETS:%=$(A)/edge/%/verify.json)
 $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $(EXPORT_SRC) node_modules/.installed
 	$(PY) -m kanjiedge edge $* --model $(A)/models/$(EDGE_ARCH) --data $(DATA:/manifest.json=) --out $(@D) $(EDGE_ARGS)
