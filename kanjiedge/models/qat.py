@@ -26,25 +26,28 @@ def cbr(cin, cout, k=3, stride=1, groups=1):
 class QuantDSCNN(nn.Module):
     """Float DS-CNN with QuantStub/DeQuantStub at the ends (the network `prepare_qat` instruments)."""
 
-    def __init__(self, num_classes: int, widths=(32, 64, 128, 256)):
+    def __init__(self, num_classes: int, image_size: int, widths=(32, 64, 128, 256), reduce=64, hidden=256):
         super().__init__()
         layers = [cbr(1, widths[0])]
         for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:])):
             layers += [cbr(cin, cin, 3, 2, cin), cbr(cin, cout, 1)]
             if i > 0:
                 layers += [cbr(cout, cout, 3, 1, cout), cbr(cout, cout, 1)]
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(widths[-1], num_classes)
+        layers.append(cbr(widths[-1], reduce, 1))  # layout-keeping neck, as in `cnn`: a global mean pool
+        self.features = nn.Sequential(*layers)       # discards where strokes sit and learns far slower
+        side = image_size // 2 ** (len(widths) - 1)
+        self.fc = nn.Sequential(nn.Linear(reduce * side * side, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, num_classes)
         self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
 
     def forward(self, x):
-        x = self.pool(self.features(self.quant(x))).flatten(1)
-        return self.dequant(self.head(x))
+        x = self.features(self.quant(x)).flatten(1)
+        return self.dequant(self.head(self.fc(x)))
 
     def fuse(self):
         for block in self.features:
             tq.fuse_modules_qat(block, ["0", "1", "2"], inplace=True)
+        tq.fuse_modules_qat(self.fc, ["0", "1"], inplace=True)
         return self
 
 
@@ -59,14 +62,23 @@ def qat_qconfig() -> tq.QConfig:
 
 
 class QATModel(nn.Module):
-    """Wraps the prepared network; observers run only in train mode, so eval / export see frozen scales."""
+    """Wraps the prepared network; observers run only in train mode, so eval / export see frozen scales.
 
-    def __init__(self, num_classes: int, image_size: int, widths=(32, 64, 128, 256), backend: str = "qnnpack"):
+    Delayed fake quantization: the first `float_steps` training steps run in float (observers already collecting
+    ranges), then weights and activations are fake-quantized. Quantizing from the first step kept the loss at
+    ln(C) for whole epochs; a float start then QAT is the usual recipe. The step count is a buffer, so a resumed run
+    continues exactly where it stopped. Eval and export always see the fake-quantized (int8) network.
+    """
+
+    def __init__(self, num_classes: int, image_size: int, widths=(32, 64, 128, 256), backend: str = "qnnpack",
+                 float_steps: int = 500):
         super().__init__()
-        net = QuantDSCNN(num_classes, widths).fuse()
+        net = QuantDSCNN(num_classes, image_size, widths).fuse()
         net.qconfig = qat_qconfig()
         self.net = tq.prepare_qat(net.train())
-        self.backend = backend
+        self.backend, self.float_steps = backend, float_steps
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))  # training steps seen
+        self._fake_quant = None  # the fake-quant state last applied to self.net
         with torch.no_grad():  # size the per-channel observers (an untrained model must still run / export)
             self.net(torch.zeros(2, 1, image_size, image_size))
 
@@ -75,7 +87,17 @@ class QATModel(nn.Module):
         self.net.apply(tq.enable_observer if mode else tq.disable_observer)
         return self
 
-    def forward(self, x):  # [N,1,S,S] -> logits [N,C] (fake-quantized float)
+    def _set_fake_quant(self, on: bool):
+        if on is not self._fake_quant:
+            self.net.apply(tq.enable_fake_quant if on else tq.disable_fake_quant)
+            self._fake_quant = on
+
+    def forward(self, x):  # [N,1,S,S] -> logits [N,C] (fake-quantized float once past float_steps, and in eval)
+        if self.training and not torch.jit.is_tracing():
+            self.steps += 1
+            self._set_fake_quant(bool(self.steps > self.float_steps))
+        else:
+            self._set_fake_quant(True)
         return self.net(x)
 
     def to_int8(self) -> nn.Module:
@@ -85,6 +107,6 @@ class QATModel(nn.Module):
 
 
 @register_model
-def qat(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), backend="qnnpack"):
-    """Quantization-aware DS-CNN (int8 via `to_int8()` or as a QDQ ONNX graph)."""
-    return QATModel(num_classes, image_size, tuple(widths), backend)
+def qat(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), backend="qnnpack", float_steps=500):
+    """Quantization-aware DS-CNN (int8 via `to_int8()` or as a QDQ ONNX graph); `float_steps` float warm-up steps."""
+    return QATModel(num_classes, image_size, tuple(widths), backend, float_steps)
