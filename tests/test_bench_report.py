@@ -1,56 +1,38 @@
-"""`make bench` report: built from real artifacts (a tiny trained cnn exported for the rpi and wasm profiles), it
+"""`make bench` report: built from real artifacts (the tiny trained cnn exported for the rpi and wasm profiles), it
 measures every runtime of every built target in fresh processes, agrees with an independent accuracy computation,
 and writes bench.json, bench.md and the plots."""
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
 
 from kanjiedge.dataset import load
 from kanjiedge.export import pipeline
 from kanjiedge.export.pipeline import build
-from kanjiedge.models import create_model
+from kanjiedge.models import load_model
 from kanjiedge.profile import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZE = 32
 MAX_TEST = 40
 
 
 @pytest.fixture(scope="module")
-def artifacts(tiny_dataset, tmp_path_factory):
-    """edge/<rpi,wasm> built by the real pipeline from a briefly trained cnn, and models/cnn/best.pt."""
-    from kanjiedge.train import resize_u8
-
-    torch.manual_seed(0)
-    data = load(tiny_dataset)
-    idx = data.split_indices("train")
-    x = resize_u8(data.images, idx, SIZE).float() / 255
-    y = torch.from_numpy(np.asarray(data.labels[idx], dtype=np.int64))
-    kwargs = {"widths": [16, 32, 64]}
-    model = create_model("cnn", len(data.classes), SIZE, **kwargs)
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
-    for _ in range(120):
-        b = torch.randint(0, len(x), (32,))
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x[b]), y[b]).backward()
-        opt.step()
-    model.eval()
+def artifacts(tiny_checkpoint, tiny_dataset, tmp_path_factory):
+    """edge/<rpi,wasm> built by the real pipeline from the tiny trained cnn, and models/cnn/best.pt."""
+    model, meta = load_model(tiny_checkpoint)
     root = tmp_path_factory.mktemp("bench")
-    meta = {"arch": "cnn", "arch_kwargs": kwargs, "image_size": SIZE, "classes": [c["char"] for c in data.classes],
-            "preprocess": {"size": SIZE, "normalize": "moment", "scale": 1 / 255, "ink": "high"}}
     (root / "models" / "cnn").mkdir(parents=True)
-    torch.save({**meta, "model": model.state_dict()}, root / "models" / "cnn" / "best.pt")
+    shutil.copy(tiny_checkpoint / "best.pt", root / "models" / "cnn" / "best.pt")
     for target in ("rpi", "wasm"):
         profile = dataclasses.replace(load_profile(ROOT / "targets" / f"{target}.toml"), max_size_mb=0.0,
                                       max_accuracy_drop_pt=-1.0, max_latency_vs_fp32=0.0, min_agreement=0.0,
                                       calibration_samples=64, extras=())
-        build(profile, model, meta, data, root / "edge" / target, "1" * 64, max_test=MAX_TEST, latency_runs=5)
+        build(profile, model, meta, load(tiny_dataset), root / "edge" / target, "1" * 64, max_test=MAX_TEST,
+              latency_runs=5)
     return root
 
 
@@ -78,7 +60,8 @@ def test_report_measures_every_runtime_and_writes_tables_and_plots(artifacts, ti
             if r["file"] == "model.onnx":  # int8: its fp32 baseline was timed in the same process
                 assert r["fp32_latency"]["p50_ms"] > 0
 
-    x, y = pipeline.test_set(load(tiny_dataset), SIZE, MAX_TEST)
+    size = json.loads((artifacts / "edge" / "rpi" / "preprocess.json").read_text())["size"]
+    x, y = pipeline.test_set(load(tiny_dataset), size, MAX_TEST)
     sess = ort.InferenceSession(str(artifacts / "edge" / "rpi" / "model.onnx"), providers=["CPUExecutionProvider"])
     top1 = float((sess.run(None, {"image": x})[0].argmax(1) == y).mean() * 100)
     row = next(r for r in by_target["rpi"]["rows"] if r["file"] == "model.onnx" and r["runtime"] == "onnxruntime")
