@@ -1,40 +1,31 @@
 """cffi API-mode build of the C codec (`kanjiedge._ke`): `python setup.py build_ext --inplace` or `pip install -e .`.
 
-The cdef below mirrors csrc/ke.h; constants are declared as `...` so their values come from the header."""
+The cdef is csrc/ke.h itself (cffi strips its comments): the include guard and #includes are dropped, and every
+`#define KE_...` becomes `#define KE_... ...`, so constant values come from the compiled header. A function added to
+ke.h is therefore bound without a second copy of its declaration here."""
+
+import re
+from pathlib import Path
 
 from cffi import FFI
 
-CDEF = """
-#define KE_VERSION ...
-#define KE_OK ...
-#define KE_EARG ...
-#define KE_ETRUNC ...
-#define KE_EBUF ...
-#define KE_T_M ...
-#define KE_T_K ...
-#define KE_T_C ...
-#define KE_T_B8 ...
-#define KE_T_B9 ...
-#define KE_T_G8 ...
-#define KE_T_G9 ...
-#define KE_NTYPES ...
-#define KE_NORM_NONE ...
-#define KE_NORM_BBOX ...
-#define KE_NORM_MOMENT ...
-#define KE_MAX_OUT ...
-typedef struct { int32_t record_bytes, width, height, bpp, image_offset; } ke_layout;
-typedef struct { uint32_t code, sheet, aux; } ke_meta;
-int ke_version(void);
-int ke_layout_of(int type, ke_layout *out);
-int ke_read_meta(int type, const uint8_t *rec, size_t len, ke_meta *out);
-int ke_decode_raw(int type, const uint8_t *rec, size_t len, uint8_t *out, size_t out_len);
-int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out);
-int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
-                    uint8_t *images, ke_meta *meta);
-"""
+HEADER = Path(__file__).resolve().parent.parent / "csrc" / "ke.h"
+
+
+def cdef_from_header(text: str) -> str:
+    """ke.h -> cdef: constants as `...` (API mode fills them in), other preprocessor lines removed."""
+    out = []
+    for line in text.splitlines():
+        define = re.match(r"\s*#\s*define\s+(KE_[A-Z0-9_]+)\s+\S", line)
+        if define:
+            out.append(f"#define {define.group(1)} ...")
+        elif not line.lstrip().startswith("#"):
+            out.append(line)
+    return "\n".join(out)
+
 
 ffibuilder = FFI()
-ffibuilder.cdef(CDEF)
+ffibuilder.cdef(cdef_from_header(HEADER.read_text()))
 ffibuilder.set_source(
     "kanjiedge._ke",
     '#include "ke.h"',
