@@ -6,6 +6,7 @@
 #   make edge TARGET=rpi . quantize + export + verify one target -> artifacts/edge/$(TARGET)/
 #   make edge-all ........ every target in targets/*.toml
 #   make bench ........... accuracy / size / latency report -> artifacts/reports/bench.md (+ plots)
+#   make fonts ........... install the Debian Japanese fonts (training writers, OOD check) with apt-get
 #   make test ............ the test suite (installs what it needs)
 #   make clean ........... remove artifacts/ (keeps .venv)
 #
@@ -37,6 +38,13 @@ SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
 EDGE_ARGS    ?=
 EVAL_DIR     ?=
+# Debian Japanese fonts: extra training writers and the out-of-distribution check (kanjiedge/fonts.py splits them
+# by glyph design). fonts-seto, fonts-kiloji, fonts-yozvox-yozfont, fonts-kouzan-mouhitsu, fonts-aoyagi-kouzan-t
+# are reserved for independent checks and never installed or used here.
+FONT_PACKAGES := fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothic fonts-ipaexfont-mincho \
+  fonts-takao-gothic fonts-takao-mincho fonts-monapo fonts-migmix fonts-mplus fonts-vlgothic fonts-umeplus \
+  fonts-horai-umefont fonts-komatuna fonts-klee fonts-motoya-l-cedar fonts-motoya-l-maruberi \
+  fonts-sawarabi-gothic fonts-sawarabi-mincho fonts-hanazono
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
@@ -57,7 +65,7 @@ SOURCE_DIR   := $(ETL_DIR)
 endif
 DATA         := $(A)/dataset/$(DATASET)/manifest.json
 
-.PHONY: all setup dataset synth train edge edge-all bench test clean help
+.PHONY: all setup fonts dataset synth train edge edge-all bench test clean help
 all: dataset train edge-all bench
 
 help:
@@ -80,6 +88,16 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 setup: build/ffi.stamp node_modules/.installed
+
+## fonts: installs the missing FONT_PACKAGES when it can (root + apt-get); otherwise says what is missing and goes
+## on (the font writers and the OOD check then say they found no font)
+fonts:
+	@missing=$$(for p in $(FONT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "make fonts: not installed: "$$missing" (run as root: apt-get install them); font writers and the" \
+	  "out-of-distribution check use what is installed" >&2; fi
 
 ## dataset
 synth: $(A)/synth/etl9g/.done
@@ -118,7 +136,7 @@ $(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/mo
 chromium-installed:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
-test: build/ffi.stamp node_modules/.installed chromium-installed
+test: build/ffi.stamp node_modules/.installed chromium-installed fonts
 	$(PY) -m pytest -q tests
 
 clean:
