@@ -11,6 +11,7 @@ import sys
 COMMANDS = {  # name -> (module, one-line help)
     "etl": ("kanjiedge.etl", "inspect ETL files: `etl info PATH...`, `etl show PATH --index N --out x.png`"),
     "synth": ("kanjiedge.synth", "write synthetic ETL files rendered from KanjiVG strokes"),
+    "fonts": ("kanjiedge.fontwriter", "installed Japanese fonts: `fonts list`, `fonts write` (fonts as ETL writers)"),
     "dataset": ("kanjiedge.dataset", "ETL files (or synthetic ones) -> artifacts/dataset/<name>/"),
     "train": ("kanjiedge.train", "train a registered architecture"),
     "evaluate": ("kanjiedge.evaluate", "accuracy of a checkpoint or ONNX model on a folder of ETL files"),
