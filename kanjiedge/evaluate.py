@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from kanjiedge import breakdown
 from kanjiedge.errors import UserError
 
 
@@ -128,7 +129,8 @@ def score(pred: Predictor, images: np.ndarray, labels: list[str], progress: bool
     ok1 = top[:, 0] == y
     pairs = Counter((pred.classes[t], pred.classes[p]) for t, p in zip(y[~ok1], top[~ok1, 0]))
     return {"top1": float(ok1.mean()), "top5": float((top == y[:, None]).any(1).mean()), "n": int(len(y)),
-            "skipped_unknown": int((~known).sum()), "confused": [[t, p, n] for (t, p), n in pairs.most_common(10)]}
+            "skipped_unknown": int((~known).sum()), "confused": [[t, p, n] for (t, p), n in pairs.most_common(10)],
+            "breakdown": breakdown.summarize([pred.classes[i] for i in y], [pred.classes[i] for i in top[:, 0]])}
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -147,10 +149,14 @@ def cli(argv: list[str]) -> int:
     pred = Predictor(args.model)
     images, labels = read_etl_dir(args.etl_dir, pred) if args.etl_dir else read_dataset_split(args.data, args.split)
     res = score(pred, images, labels)
+    data = f"ETL files in {args.etl_dir}" if args.etl_dir else f"the {args.split} split of dataset {args.data}"
+    b = res["breakdown"]
     print(f"{args.model} ({pred.arch}, {pred.kind}): top-1 {100 * res['top1']:.2f} %  top-5 {100 * res['top5']:.2f} %"
-          f"  on {res['n']} samples ({res['skipped_unknown']} of unknown classes skipped)")
-    if res["confused"]:
-        print("most confused (true -> predicted, count): " + ", ".join(f"{t}->{p} {n}" for t, p, n in res["confused"]))
+          f"  on {res['n']} samples of {data} ({res['skipped_unknown']} of unknown classes skipped)")
+    print("by script: " + breakdown.script_line(b))
+    if b["confused"]:
+        print("most confused (true -> predicted, count): " + breakdown.confused_text(b["confused"]))
     if args.json:
-        print(json.dumps({"top1": round(res["top1"], 6), "top5": round(res["top5"], 6), "n": res["n"]}))
+        print(json.dumps({"top1": round(res["top1"], 6), "top5": round(res["top5"], 6), "n": res["n"], "data": data,
+                          **b}, ensure_ascii=False))
     return 0

@@ -35,7 +35,9 @@ def test_evaluate_checkpoint_and_onnx_agree(tiny_checkpoint, tiny_etl_dir, tmp_p
     """--json ends with {top1, top5, n}; the ONNX export scores the same ETL files identically."""
     assert evaluate_cli(["--model", str(tiny_checkpoint), "--etl-dir", str(tiny_etl_dir), "--json"]) == 0
     ck = last_json(capsys)
-    assert set(ck) == {"top1", "top5", "n"} and ck["n"] > 100 and ck["top1"] > 0.5
+    assert {"top1", "top5", "n"} <= set(ck) and ck["n"] > 100 and ck["top1"] > 0.5
+    assert set(ck["scripts"]) == {"hiragana", "kanji"} and sum(v["n"] for v in ck["scripts"].values()) == ck["n"]
+    assert ck["data"] == f"ETL files in {tiny_etl_dir}" and "lookalike_errors" in ck
     export_onnx(tiny_checkpoint, tmp_path / "m.onnx")
     assert evaluate_cli(["--model", str(tmp_path / "m.onnx"), "--etl-dir", str(tiny_etl_dir), "--json"]) == 0
     ox = last_json(capsys)
