@@ -137,22 +137,40 @@ def decoder_text(report):
             "set is measured by `python -m bench.bench_decode --full` (BENCHMARKS.md).")
 
 
+def data_name(report) -> str:
+    """What the report's test-split accuracies were measured on ("synthetic writers (test split of ...)")."""
+    from kanjiedge import dataname
+
+    return report.get("data_name") or dataname.of_dataset(report["dataset"])
+
+
+def extra_data_sections(report) -> list:
+    """The sections measured on other data: fonts never seen in training, the user's ETL files (EVAL_DIR)."""
+    from bench import ood
+
+    parts = [ood.markdown(report["ood"])] if "ood" in report else []
+    etl = ood.etl_dir_markdown(report["targets"])
+    return parts + ([etl] if etl else [])
+
+
 def markdown(report, plots) -> str:
     m = report["machine"]
     n = ", ".join(f"{v} at {s}×{s}" for s, v in report["test_images"].items())
     parts = [
         "# kanjiedge benchmark report", "",
-        f"Dataset `{report['dataset']}`, writer-disjoint test split ({n} images). Machine: {m['cpu']}, "
+        f"Dataset `{report['dataset']}`, writer-disjoint test split ({n} images): {data_name(report)}. "
+        f"Machine: {m['cpu']}, "
         f"{m['cores']} cores, torch {m['torch']}, onnxruntime {m['onnxruntime']}, CUDA: {m['cuda']}. "
         "Produced by `make bench` (`python -m bench.report`).", "",
-        "## Which target should I ship? Accuracy vs size", "", ship_table(report), "",
+        f"## Which target should I ship? Accuracy on {data_name(report)} vs size", "", ship_table(report), "",
         "## Latency per runtime (batch 1, with the fp32 baseline measured in the same process)", "",
         "p50/p95 are medians over 5 alternating rounds; the spread is the min–max of the per-round p50. Peak RSS is "
         "that of the process running the model (Python + runtime + model; Node for onnxruntime-web) during the "
         "batch-1 and batch-64 runs.", "",
         latency_table(report), "",
-        "## What each quantization costs", "", quant_table(report), "",
-        "## Trained architectures (PyTorch, same test split)", "", arch_table(report), "",
+        f"## What each quantization costs (accuracy on {data_name(report)})", "", quant_table(report), "",
+        f"## Trained architectures (PyTorch, accuracy on {data_name(report)})", "", arch_table(report), "",
+        *extra_data_sections(report),
         "## ETL decoder: C vs numpy reference (same file, same run)", "", decoder_text(report), "",
         "## Not run on this machine", "", not_run_table(report), "",
     ]
@@ -201,7 +219,7 @@ def plots(report, out: Path) -> list[Path]:
             ax.axhline(fp32[0], color="grey", lw=0.8, ls="--", label="PyTorch fp32")
             ax.legend(fontsize=7, loc="lower right")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("top-1 on writer-disjoint test split (%)")
+        ax.set_ylabel(f"top-1 % on {data_name(report)}", fontsize=8)
         ax.grid(alpha=0.3)
         ax.margins(x=0.15, y=0.3)
         made.append(_save(fig, out / f"{name}.png"))

@@ -200,8 +200,9 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=60, help="batch-1 runs per latency round (5 rounds)")
     args = p.parse_args(argv)
 
+    from kanjiedge import dataname
     from kanjiedge.profile import list_targets, load_profile
-    from bench import render
+    from bench import ood, render
 
     with tempfile.TemporaryDirectory(prefix="kanjiedge-bench-") as work:
         tests = TestSets(args.data, Path(work), args.max_test)
@@ -216,10 +217,13 @@ def main(argv=None) -> int:
             if args.etl_dir:
                 t["etl_dir"] = {"path": str(args.etl_dir), **evaluate_etl(folder, args.etl_dir)}
             targets.append(t)
-        report = {"dataset": str(args.data), "test_images": {s: v[2] for s, v in tests.cache.items()},
+        report = {"dataset": str(args.data), "data_name": dataname.of_dataset(args.data),
+                  "test_images": {s: v[2] for s, v in tests.cache.items()},
                   "targets": targets, "missing_targets": missing,
                   "architectures": measure_architectures(args.models, tests),
                   "decoder": measure_decoder(args.data), "machine": render.machine()}
+        log("out-of-distribution check: fonts never seen in training")
+        report["ood"] = ood.measure(ood.models_of(args.models, args.edge, [t["target"] for t in targets]), work)
     args.out.mkdir(parents=True, exist_ok=True)
     plots = render.plots(report, args.out)
     atomic.write_text(args.out / "bench.md", render.markdown(report, plots))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from kanjiedge import atomic
+from kanjiedge import atomic, dataname
 
 _LIMITS = """\
 - Trained on {data_kind}; accuracy on real handwriting (other writers, scanners, pens) will be lower than the
@@ -22,12 +22,17 @@ def _pct(v) -> str:
     return f"{100 * v:.2f} %" if isinstance(v, (int, float)) else "n/a"
 
 
-def _metric_rows(metrics: dict) -> list[str]:
-    rows = ["| split | top-1 | top-5 | n |", "|---|---|---|---|"]
-    rows.append(f"| val (best epoch) | {_pct(metrics.get('val_top1'))} | {_pct(metrics.get('val_top5'))} | |")
+def _metric_rows(metrics: dict, ds: dict) -> list[str]:
+    """Metrics table; every row names its data (dataname: "synthetic writers (val split of ...)", ...)."""
+    def data(split):
+        return dataname.of_dataset(ds.get("path") or ds.get("name", "?"), split)
+
+    rows = ["| split | data | top-1 | top-5 | n |", "|---|---|---|---|---|"]
+    rows.append(f"| val (best epoch) | {data('val')} | {_pct(metrics.get('val_top1'))} | "
+                f"{_pct(metrics.get('val_top5'))} | |")
     for part in ("test", "test_seen", "test_unseen"):
         if f"{part}_top1" in metrics:
-            rows.append(f"| {part.replace('_', ' ')} | {_pct(metrics[f'{part}_top1'])} | "
+            rows.append(f"| {part.replace('_', ' ')} | {data('test')} | {_pct(metrics[f'{part}_top1'])} | "
                         f"{_pct(metrics.get(f'{part}_top5'))} | {metrics.get(f'{part}_n', '')} |")
     return rows
 
@@ -53,7 +58,7 @@ def render(ck: dict, history: list[dict]) -> str:
     args = ck.get("train_args", {})
     n_epochs = sum(1 for r in history if "epoch" in r)
     secs = sum(r.get("epoch_s", 0) for r in history)
-    real = "synth" not in ck.get("dataset", {}).get("name", "")
+    real = not dataname.is_synthetic(ck.get("dataset", {}).get("name", ""))
     lines = [f"# Model card: `{ck['arch']}` handwritten Japanese character recognizer", "",
              "## Model", f"- architecture: `{ck['arch']}` {ck.get('arch_kwargs') or ''}",
              f"- parameters: {ck.get('params', 0):,} (float32 weights {4 * ck.get('params', 0) / 1e6:.2f} MB)",
@@ -62,7 +67,9 @@ def render(ck: dict, history: list[dict]) -> str:
              "## Training", f"- {n_epochs} epochs run (best epoch {ck.get('tracker', {}).get('best_epoch', '?')}), "
              f"{secs / 60:.1f} min of training time",
              f"- options: `{json.dumps({k: v for k, v in args.items() if v not in (None, False, 0, '')})}`", "",
-             "## Metrics", *_metric_rows(ck.get("metrics", {})), "", "## Intended use",
+             "## Metrics", *_metric_rows(ck.get("metrics", {}), ck.get("dataset", {})), "",
+             f"Accuracy on {dataname.FONTS_OOD} and on real ETL files: `python -m bench.ood --model <this folder>`, "
+             "`kanjiedge evaluate --etl-dir DIR` (and the bench report).", "", "## Intended use",
              "Recognising one isolated handwritten Japanese character (kanji / kana of the training set) on edge "
              "devices: `kanjiedge predict`, `kanjiedge evaluate`, `kanjiedge edge TARGET` for deployment.", "",
              "## Limits",

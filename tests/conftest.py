@@ -18,7 +18,7 @@ def tiny_etl_dir(tmp_path_factory):
     """Folder with synthetic ETL9G files ETL9G_01, ETL9G_02 (8 writers x 24 characters, 4 writers per file)."""
     from kanjiedge import synth
 
-    out = tmp_path_factory.mktemp("etl") / "etl9g"
+    out = tmp_path_factory.mktemp("synth") / "etl9g"  # "synth" in the path: dataname calls it synthetic writers
     synth.write("etl9g", TINY_WRITERS, TINY_SEED, out, chars=TINY_CHARS, jobs=1, progress=False)
     return out
 

@@ -73,5 +73,13 @@ def test_report_measures_every_runtime_and_writes_tables_and_plots(artifacts, ti
     for heading in ("Which target should I ship?", "Latency per runtime", "What each quantization costs",
                     "Trained architectures", "ETL decoder", "Not run on this machine"):
         assert f"## {heading}" in md
+    # every accuracy names its data: the synthetic test split in the headings, the OOD section its fonts
+    for heading in ("Which target should I ship?", "What each quantization costs", "Trained architectures"):
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"## {heading}"))
+        assert "synthetic writers" in line, line
+    assert report["data_name"].startswith("synthetic writers")
+    assert "## Out-of-distribution check: fonts never seen in training" in md
+    if report["ood"]["ran"]:
+        assert {r["model"] for r in report["ood"]["rows"]} == {"cnn (PyTorch)", "rpi model.onnx", "wasm model.onnx"}
     for png in ("accuracy_vs_size.png", "accuracy_vs_latency.png", "latency_by_target.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

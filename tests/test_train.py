@@ -29,6 +29,8 @@ def test_outputs_and_checkpoint_format(tiny_checkpoint):
     assert len(list(tiny_checkpoint.glob("ckpt-*.pt"))) == 2  # --keep-last-n default
     card = (tiny_checkpoint / "model-card.md").read_text()
     assert "## Metrics" in card and "## Limits" in card and "parameters" in card
+    metric_rows = [ln for ln in card.splitlines() if ln.startswith("| val") or ln.startswith("| test")]
+    assert metric_rows and all("synthetic writers" in ln for ln in metric_rows)  # every accuracy names its data
     model, meta = load_model(tiny_checkpoint)
     assert meta["arch"] == "cnn" and model(torch.rand(2, 1, 32, 32)).shape == (2, len(ck["classes"]))
 
