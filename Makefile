@@ -12,7 +12,9 @@
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
 # A (artifacts folder), SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS / TRAIN_ARGS / EDGE_ARGS (extra
-# options for `kanjiedge synth` / `train` / `edge`), EVAL_DIR (ETL files the report also measures accuracy on).
+# options for `kanjiedge synth` / `train` / `edge`), EVAL_DIR (ETL files the report also measures accuracy on),
+# FONT_WRITERS=1 (the training split of the Debian fonts joins the data as extra writers, training split only;
+# FONT_FORMATS, FONT_ARGS: their ETL formats and extra `kanjiedge fonts write` options, e.g. --chars).
 # Make sees files, not variables: after changing one of these, `make clean` (or delete the affected artifacts).
 # Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
 # does nothing.
@@ -38,6 +40,9 @@ SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
 EDGE_ARGS    ?=
 EVAL_DIR     ?=
+FONT_WRITERS ?= 0
+FONT_FORMATS ?= etl9g
+FONT_ARGS    ?=
 # Debian Japanese fonts: extra training writers and the out-of-distribution check (kanjiedge/fonts.py splits them
 # by glyph design). fonts-seto, fonts-kiloji, fonts-yozvox-yozfont, fonts-kouzan-mouhitsu, fonts-aoyagi-kouzan-t
 # are reserved for independent checks and never installed or used here.
@@ -64,6 +69,9 @@ SOURCE       := $(ETL_FILES)
 SOURCE_DIR   := $(ETL_DIR)
 endif
 DATA         := $(A)/dataset/$(DATASET)/manifest.json
+ifeq ($(FONT_WRITERS),1)
+FONT_DONE    := $(A)/synth/fonts/.done
+endif
 
 .PHONY: all setup fonts dataset synth train edge edge-all bench test clean help
 all: dataset train edge-all bench
@@ -105,9 +113,15 @@ $(A)/synth/etl9g/.done: $(VENV)/.installed kanjiedge/synth.py kanjiedge/kanjivg.
 	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D) --preview $(A)/synth/samples.png
 	@touch $@
 
+# font writers: one ETL file per training face (kanjiedge/fontwriter.py), pinned to the training split
+$(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/synth.py | $(VENV)/.installed fonts
+	for f in $(FONT_FORMATS); do $(PY) -m kanjiedge fonts write --split train --format $$f --seed $(SYNTH_SEED) \
+	  $(FONT_ARGS) --out $(@D)/$$f; done
+	@touch $@
+
 dataset: $(DATA)
-$(DATA): $(SOURCE) build/ffi.stamp kanjiedge/dataset.py kanjiedge/etl.py kanjiedge/kanjivg.py
-	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D)
+$(DATA): $(SOURCE) $(FONT_DONE) build/ffi.stamp kanjiedge/dataset.py kanjiedge/etl.py kanjiedge/kanjivg.py
+	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D) $(if $(FONT_DONE),--train-only $(A)/synth/fonts)
 
 ## train
 train: $(A)/models/$(ARCH)/model-card.md
@@ -128,7 +142,8 @@ $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $
 
 ## bench
 bench: $(A)/reports/bench.json
-$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/best.pt) $(BENCH_SRC) build/ffi.stamp
+$(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/best.pt) $(BENCH_SRC) build/ffi.stamp \
+  | fonts
 	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D) \
 	  $(if $(EVAL_DIR),--etl-dir $(EVAL_DIR))
 

@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ class Source:
     records: int = 0  # filled after decoding
     sha256: str = ""
     format: str = ""  # as reported by kanjiedge.etl
+    train_only: bool = False  # from --train-only: its writers always go to the training split
 
 
 def classify(path: Path) -> Source | None:
@@ -145,13 +146,15 @@ class _Accumulator:
     """Labels and writers of decoded files, as small ints into growing vocabularies (no per-record strings)."""
 
     def __init__(self):
-        self.chars, self.writer_keys = {}, {}  # char -> local id, (family, key) -> local id
+        self.chars, self.writer_keys = {}, {}  # char -> local id, (train_only, family, key) -> local id
         self.labels, self.writers = [], []  # int32 arrays per file
+        self.pinned = []  # writer ids (after finish) of --train-only sources
 
     def add(self, src: Source, rec):
         local = np.array([self.chars.setdefault(ch, len(self.chars)) for ch in rec.labels], dtype=np.int32)
         keys = np.asarray(rec.writers, dtype=np.int64)  # unique within the family (kanjiedge.etl)
-        wid = {k: self.writer_keys.setdefault((src.family, int(k)), len(self.writer_keys)) for k in np.unique(keys)}
+        wid = {k: self.writer_keys.setdefault((src.train_only, src.family, int(k)), len(self.writer_keys))
+               for k in np.unique(keys)}
         self.labels.append(local)
         self.writers.append(np.vectorize(wid.get, otypes=[np.int32])(keys) if len(keys) else keys.astype(np.int32))
 
@@ -163,6 +166,7 @@ class _Accumulator:
         sorted_keys = sorted(self.writer_keys)
         rank = {k: i for i, k in enumerate(sorted_keys)}
         to_writer = np.array([rank[k] for k in self.writer_keys], dtype=np.int32)
+        self.pinned = [rank[k] for k in sorted_keys if k[0]]
         labels = to_class[np.concatenate(self.labels)] if self.labels else np.zeros(0, np.int32)
         writers = to_writer[np.concatenate(self.writers)] if self.writers else np.zeros(0, np.int32)
         return classes, labels, writers
@@ -191,7 +195,7 @@ def _decode_into(images, sources, size, normalize, acc, progress) -> None:
 
 
 def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: int | None = None,
-          test_writers: int | None = None, seed: int = 0, progress: bool = True) -> Path:
+          test_writers: int | None = None, seed: int = 0, progress: bool = True, train_only=None) -> Path:
     """Build a dataset folder from the ETL files under `etl_dir`.
 
     Args:
@@ -202,6 +206,8 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         val_writers, test_writers: writers held out for validation / test (default round(n/8), >= 1).
         seed: seed of the writer split.
         progress: show a tqdm bar on stderr.
+        train_only: optional folder of extra ETL files (e.g. `kanjiedge fonts write --split train`) whose writers
+            always go to the training split, so validation and test stay the writers of `etl_dir`.
 
     Returns:
         The dataset folder.
@@ -212,6 +218,9 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
     from numpy.lib.format import open_memmap
 
     sources, notes = find_sources(etl_dir)
+    if train_only:
+        extra, extra_notes = find_sources(train_only)
+        sources, notes = sources + [replace(s, train_only=True) for s in extra], notes + extra_notes
     for src in sources:
         src.records = expected_records(src)
     out = Path(out)
@@ -226,9 +235,9 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         images.flush()
         del images
         classes, labels, writers = acc.finish()
-        params = {"etl_dir": str(etl_dir), "size": size, "normalize": normalize, "val_writers": val_writers,
+        params = {"etl_dir": str(etl_dir), "train_only": str(train_only) if train_only else None, "size": size, "normalize": normalize, "val_writers": val_writers,
                   "test_writers": test_writers, "seed": seed}
-        _write_metadata(tmp, sources, notes, classes, labels, writers, params)
+        _write_metadata(tmp, sources, notes, classes, labels, writers, params, acc.pinned)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -236,22 +245,23 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
     return out
 
 
-def _write_metadata(folder: Path, sources, notes, classes, labels, writers, params) -> None:
+def _write_metadata(folder: Path, sources, notes, classes, labels, writers, params, pinned=()) -> None:
     """labels.npy, writers.npy, classes.json, splits.json, then manifest.json (last: its presence = complete)."""
     from kanjiedge import atomic, native
 
     np.save(folder / "labels.npy", labels)
     np.save(folder / "writers.npy", writers)
     atomic.write_json(folder / "classes.json", [class_info(c) for c in classes])
-    splits = split_writers(writers, params["val_writers"], params["test_writers"], params["seed"])
+    splits = split_writers(np.setdiff1d(writers, pinned), params["val_writers"], params["test_writers"], params["seed"])
+    splits["train"] = sorted(splits["train"] + list(pinned))
     splits["counts"] = {name: {"writers": len(ids), "samples": int(np.isin(writers, ids).sum())}
                         for name, ids in list(splits.items())}
     atomic.write_json(folder / "splits.json", splits)
     from kanjiedge import __version__
 
     manifest = {
-        "sources": [{"path": str(s.path), "sha256": s.sha256, "format": s.format, "records": s.records}
-                    for s in sources],
+        "sources": [{"path": str(s.path), "sha256": s.sha256, "format": s.format, "records": s.records,
+                     **({"train_only": True} if s.train_only else {})} for s in sources],
         "skipped": notes,
         "decoder_version": native.VERSION,
         "kanjiedge_version": __version__,
@@ -321,9 +331,12 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--val-writers", type=int, default=None, help="writers held out for validation (default n/8)")
     p.add_argument("--test-writers", type=int, default=None, help="writers held out for testing (default n/8)")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the writer split")
+    p.add_argument("--train-only", default=None, metavar="DIR",
+                   help="extra ETL files (e.g. font writers) whose writers only ever go to the training split")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
-    out = build(a.etl_dir, a.out, a.size, a.normalize, a.val_writers, a.test_writers, a.seed, not a.no_progress)
+    out = build(a.etl_dir, a.out, a.size, a.normalize, a.val_writers, a.test_writers, a.seed, not a.no_progress,
+                a.train_only)
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["counts"]
     print(f"{out}: {m['samples']} samples, {m['classes']} classes, {m['writers']} writers "
           f"(train {m['train']}, val {m['val']}, test {m['test']})")

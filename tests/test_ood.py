@@ -96,3 +96,27 @@ def test_ood_without_fonts_says_why(tiny_checkpoint, tmp_path, monkeypatch):
     res = ood.measure([("cnn", tiny_checkpoint)], tmp_path)
     assert not res["ran"] and "make fonts" in res["why"]
     assert "Not run: no out-of-distribution" in ood.markdown(res)
+
+
+def test_font_writers_only_ever_train(tiny_etl_dir, tiny_dataset, tmp_path):
+    """`kanjiedge dataset --train-only DIR`: font writers join the training split; val/test stay the same writers."""
+    import json
+
+    from conftest import TINY_CHARS
+    from kanjiedge import dataset
+
+    faces = fonts.training_fonts()[:2]
+    if not faces:
+        pytest.skip("no training font installed (make fonts)")
+    fontwriter.write("etl9g", faces, tmp_path / "fonts", seed=0, chars=TINY_CHARS)
+    out = dataset.build(tiny_etl_dir, tmp_path / "ds", progress=False, train_only=tmp_path / "fonts")
+    with_fonts, plain = dataset.load(out), dataset.load(tiny_dataset)
+    assert len(with_fonts) == len(plain) + 2 * len(TINY_CHARS)
+    assert len(set(with_fonts.writers.tolist())) == len(set(plain.writers.tolist())) + 2
+    extra = set(with_fonts.writers.tolist()) - set(plain.writers.tolist())
+    assert extra <= set(with_fonts.splits["train"])
+    for split in ("val", "test"):
+        assert with_fonts.splits[split] == plain.splits[split]
+        assert np.array_equal(with_fonts.images[with_fonts.split_indices(split)], plain.images[plain.split_indices(split)])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sum(bool(s.get("train_only")) for s in manifest["sources"]) == 2
