@@ -235,8 +235,8 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         images.flush()
         del images
         classes, labels, writers = acc.finish()
-        params = {"etl_dir": str(etl_dir), "train_only": str(train_only) if train_only else None, "size": size, "normalize": normalize, "val_writers": val_writers,
-                  "test_writers": test_writers, "seed": seed}
+        params = {"etl_dir": str(etl_dir), "train_only": str(train_only) if train_only else None, "size": size,
+                  "normalize": normalize, "val_writers": val_writers, "test_writers": test_writers, "seed": seed}
         _write_metadata(tmp, sources, notes, classes, labels, writers, params, acc.pinned)
         _replace_dir(tmp, out)
     except BaseException:

@@ -18,7 +18,8 @@ Three rules, all enforced here (every face is opened through `open_face`):
   over the package's faces sorted by path, so the choice is deterministic.
 
 Coverage: a face covers a character when it draws ink for it and the drawing differs from the face's .notdef
-glyph (what it draws for a code point it lacks: a box, "tofu", or nothing). Install the fonts with `make fonts` (apt-get, see the Makefile's FONT_PACKAGES).
+glyph (what it draws for a code point it lacks: a box, "tofu", or nothing). Install the fonts with `make fonts`
+(apt-get, the Makefile's FONT_PACKAGES); without any, `require` says so in one line.
 """
 
 import functools

@@ -137,7 +137,8 @@ def face_records(fmt: synth.Format, cs: charsets.Charset, font: fonts.Font, k: i
     for i, (code, ch) in enumerate(covered):
         rng = np.random.default_rng([seed, k, code, 0xF0])
         writer = 200 + k
-        sheet = 5001 + k if fmt.kind in "MC" else fmt.sheets_per_set * writer + 1 + i * fmt.sheets_per_set // len(covered)
+        sheet = (5001 + k if fmt.kind in "MC"
+                 else fmt.sheets_per_set * writer + 1 + i * fmt.sheets_per_set // len(covered))
         s = synth.Sample(code, ch, writer, i, i + 1, sheet)
         out.append(synth.encode(fmt, s, levels(render(ch, font, fmt.kind, frame, rng, plain), fmt)))
     return b"".join(out)
