@@ -35,7 +35,7 @@ def write_set(classes, out, seed: int = 0) -> list[str]:
         cs = charsets.charset(fontwriter.synth.get_format(fmt).charset)
         chars = "".join(dict.fromkeys(c for c in cs.chars if c in todo))
         if chars:
-            fontwriter.write(fmt, faces, out / fmt, seed, chars, plain=True)
+            fontwriter.write(fmt, faces, out / fmt, seed, chars, plain=True, jobs=None)
             todo -= set(chars)
     if todo == set(classes):
         raise UserError("none of the model's characters is in an ETL character set the font writers cover")

@@ -16,7 +16,10 @@ synthetic writers: G/B-type face k is data set 200 + k + 1, M/C-type face k is s
 """
 
 import argparse
+import contextlib
 import math
+import multiprocessing as mp
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,14 +147,18 @@ def face_records(fmt: synth.Format, cs: charsets.Charset, font: fonts.Font, k: i
     return b"".join(out)
 
 
-def write(fmt_name: str, faces: list, out, seed: int = 0, chars=None, plain: bool = False) -> list[Path]:
+def _face_task(task) -> bytes:
+    return face_records(*task)
+
+
+def write(fmt_name: str, faces: list, out, seed: int = 0, chars=None, plain: bool = False,
+          jobs: int | None = 1) -> list[Path]:
     """Write one ETL file per face (FIRST_FILE, FIRST_FILE + 1, ...) into `out`; returns the paths written.
+    `jobs` worker processes render faces in parallel (None: all cores); output does not depend on it.
 
     Faces that cover none of the characters get no file. Raises UserError for formats without numbered files
     (ETL4, ETL5) or with typeface marks instead of writers (ETL2), and when `faces` is empty.
     """
-    from kanjiedge.atomic import write_bytes
-
     fmt = synth.get_format(fmt_name)
     if fmt.kind == "K" or "{i" not in fmt.file_pattern:
         raise UserError(f"{fmt.name}: font writers need a format with numbered files and writers "
@@ -159,13 +166,22 @@ def write(fmt_name: str, faces: list, out, seed: int = 0, chars=None, plain: boo
     fonts.require(faces, "usable")
     cs = charsets.select(charsets.charset(fmt.charset), chars)
     out = Path(out)
-    paths = []
-    for k, face in enumerate(faces):
-        data = face_records(fmt, cs, face, k, seed, plain)
-        if data:
-            paths.append(out / fmt.file_pattern.format(i=FIRST_FILE + k))
-            write_bytes(paths[-1], data)
+    paths, tasks = [], [(fmt, cs, face, k, seed, plain) for k, face in enumerate(faces)]
+    jobs = min(len(tasks), jobs or os.cpu_count() or 1)
+    with mp.get_context("fork").Pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
+        results = pool.imap(_face_task, tasks) if pool else map(_face_task, tasks)
+        for k, data in enumerate(results):
+            _save(out / fmt.file_pattern.format(i=FIRST_FILE + k), data, paths)
     return paths
+
+
+def _save(path: Path, data: bytes, paths: list) -> None:
+    """Write one face's records atomically (a face that covers nothing gets no file)."""
+    from kanjiedge.atomic import write_bytes
+
+    if data:
+        write_bytes(path, data)
+        paths.append(path)
 
 
 # ---------------------------------------------------------------- CLI
@@ -194,10 +210,11 @@ def cli(argv: list[str]) -> int:
     w.add_argument("--chars", type=lambda t: int(t) if t.isdigit() else t, default=None,
                    help="subset: N characters spread over the set, or a string of characters")
     w.add_argument("--plain", action="store_true", help="layout only, no writer variation (the OOD check)")
+    w.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     a = p.parse_args(argv)
     if a.cmd == "list":
         return _list()
     faces = fonts.require(fonts.fonts_of(a.split), f"{a.split}-split")
-    paths = write(a.format, faces, a.out, a.seed, a.chars, a.plain)
+    paths = write(a.format, faces, a.out, a.seed, a.chars, a.plain, a.jobs)
     print(f"wrote {len(paths)} file(s) ({len(faces)} {a.split} faces as writers) to {a.out}")
     return 0

@@ -120,3 +120,9 @@ def test_font_writers_only_ever_train(tiny_etl_dir, tiny_dataset, tmp_path):
         assert np.array_equal(with_fonts.images[with_fonts.split_indices(split)], plain.images[plain.split_indices(split)])
     manifest = json.loads((out / "manifest.json").read_text())
     assert sum(bool(s.get("train_only")) for s in manifest["sources"]) == 2
+
+
+def test_parallel_output_is_identical(ood_faces, tmp_path):
+    one = fontwriter.write("etl9g", ood_faces[:2], tmp_path / "1", seed=5, chars="あ亜", jobs=1)
+    two = fontwriter.write("etl9g", ood_faces[:2], tmp_path / "2", seed=5, chars="あ亜", jobs=2)
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
