@@ -235,6 +235,11 @@ def _notdef(font: Font) -> np.ndarray:
     return _draw(font, NOT_A_CHAR, 32)
 
 
+def covering(char: str, faces=None) -> list:
+    """The faces (default: the training faces) that have a real glyph for `char`, e.g. for characters KanjiVG lacks."""
+    return [f for f in (training_fonts() if faces is None else faces) if covers(f, char)]
+
+
 def glyph_mask(char: str, font, size: int) -> np.ndarray | None:
     """Ink of `char` in `font` (a Font or a file path) on a size x size canvas whose em box it fills.
 

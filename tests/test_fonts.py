@@ -98,6 +98,7 @@ def test_coverage(train_face):
     assert fonts.covers(train_face, "あ") and fonts.covers(train_face, "亜") and fonts.covers(train_face, "A")
     assert not fonts.covers(train_face, "\u0378")  # unassigned code point: the .notdef glyph
     assert not fonts.covers(train_face, "ab")
+    assert train_face in fonts.covering("A") and fonts.covering("\u0378") == []
     if os.path.exists(DEJAVU):  # a Latin font draws a box or nothing for kanji: not covered
         assert fonts.covers(DEJAVU, "A") and not fonts.covers(DEJAVU, "亜")
         assert fonts.glyph_mask("亜", DEJAVU, 32) is None
