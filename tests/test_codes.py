@@ -54,9 +54,9 @@ def test_co59_table_and_unknown_marker():
     assert codes.co59(4 << 6 | 4) == "上"
     unknown = [k for k, ch in table.items() if ch == codes.CO59_UNKNOWN]
     assert len(unknown) == 124
+    assert codes.co59(15 << 6 | 17) == codes.CO59_UNKNOWN  # the code the real ETL2_1 holds at record 3730
+    assert all(codes.co59(k) == "▲" for k in unknown)  # read and labelled '▲', as AIST's table does
     with pytest.raises(codes.UnknownCode, match="CO-59"):
-        codes.co59(unknown[0])
-    with pytest.raises(codes.UnknownCode):
         codes.co59(0)  # a, b = 0: outside the 4..59 table
 
 

@@ -134,7 +134,8 @@ def random_levels(rtype: str, seed: int) -> list:
 @pytest.mark.parametrize("name, rtype, code", FILES)
 def test_read_every_format_raw_and_resized(tmp_path, name, rtype, code):
     pixels = [random_levels(rtype, seed=i) for i in range(3)]
-    recs = [pack(rtype, code, 21 + i, p, klass="K  A") for i, p in enumerate(pixels)]
+    klass = {"ETL3C_1": "A  A", "ETL4C": "H  A"}.get(name, "K  A")  # the class letter each C-type set uses
+    recs = [pack(rtype, code, 21 + i, p, klass=klass) for i, p in enumerate(pixels)]
     path = write_etl(tmp_path, name, recs, dummy=rtype in ("B8", "B9"))
     raw = etl.read(path)
     assert raw.format == etl.detect(path)[0].name and len(raw) == 3
