@@ -155,12 +155,11 @@ class _Accumulator:
         inverse = inverse.ravel()
         first = np.empty(len(uniq), np.int64)
         first[inverse] = np.arange(len(inverse))  # a record of each code gives its label (a file's label = f(code))
-        local = np.array([self.chars.setdefault(rec.labels[i], len(self.chars)) for i in first.tolist()], np.int32)
+        chars = [rec.labels[i] for i in first.tolist()]
         keys, key_index = np.unique(np.asarray(rec.writers, np.int64), return_inverse=True)
-        wid = np.array([self.writer_keys.setdefault((src.family, k), len(self.writer_keys)) for k in keys.tolist()],
-                       np.int32)
-        self.labels.append(local[inverse][keep])
-        self.writers.append(wid[key_index.ravel()][keep])
+        writers = [(src.family, k) for k in keys.tolist()]
+        self.labels.append(_ids(self.chars, chars, inverse, keep))
+        self.writers.append(_ids(self.writer_keys, writers, key_index.ravel(), keep))
 
     def finish(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(class chars in class order, labels int32 [N], writers int32 [N] numbered by sorted (family, key))."""
@@ -173,6 +172,14 @@ class _Accumulator:
         labels = to_class[np.concatenate(self.labels)] if self.labels else np.zeros(0, np.int32)
         writers = to_writer[np.concatenate(self.writers)] if self.writers else np.zeros(0, np.int32)
         return classes, labels, writers
+
+
+def _ids(vocab: dict, items: list, index: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """vocab ids (int32) of items[index[keep]], adding to `vocab` only the items some kept record uses."""
+    used = np.zeros(len(items), bool)
+    used[index[keep]] = True
+    ids = np.array([vocab.setdefault(x, len(vocab)) if u else -1 for x, u in zip(items, used.tolist())], np.int32)
+    return ids[index[keep]]
 
 
 def _decode_into(images, sources, size, normalize, acc, progress) -> int:
