@@ -1,4 +1,4 @@
-"""kanjiedge.etl: the §7 worked examples of etl-format.md as hex fixtures, read() on every format (labels,
+"""kanjiedge.etl: the official sample records of docs/etl-format.md §3 as hex fixtures, read() on every format (labels,
 writers, raw levels, resizing, threads), read_many, and the `kanjiedge etl info|show` command line."""
 
 import functools
@@ -94,7 +94,7 @@ def test_example_g_types(tmp_path, name, pad, reading, values, label, first):
 
 # ------------------------------------------------------------------------------------------ read() on each format
 
-LABEL_QUIRKS = [  # etl-format.md §7 "label-only checks" + ¥: (file name, type, code, extra packer fields, label)
+LABEL_QUIRKS = [  # docs/etl-format.md §5 label quirks + ¥: (file name, type, code, extra packer fields, label)
     ("ETL3C_1", "C", 0x30, {"klass": "N  0"}, "0"),
     ("ETL5C", "C", 0xB1, {"klass": "K  A"}, "ア"),
     ("ETL5C", "C", 0xA8, {"klass": "K WI"}, "ヰ"),
