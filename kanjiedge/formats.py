@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kanjiedge import charsets, codes
 from kanjiedge.errors import UserError
 
 
@@ -149,8 +150,6 @@ def _valid_codes(name: str) -> np.ndarray:
     """ETL9G/9B: the 2,965 level-1 kanji + 71 hiragana (exact). ETL8G/8B2: level-1 kanji + 75 hiragana (a
     superset: the real 881-kanji list is not available, so the data-set length check does the rest). ETL2: every
     code of the 48x48 CO-59 table, '▲' entries included. Single-byte sets: _X0201_SETS."""
-    from kanjiedge import charsets, codes
-
     if name in ("ETL9G", "ETL9B", "ETL8G", "ETL8B2"):
         found = charsets.level1_kanji_codes() + charsets.hiragana_codes(etl8=name.startswith("ETL8"))
     elif name == "ETL2":
