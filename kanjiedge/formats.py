@@ -134,7 +134,7 @@ _ASCII_SYMBOLS = [c for c in range(0x21, 0x7F) if not chr(c).isalnum()]  # 0x5C 
 _KANA = [0xA6] + list(range(0xB1, 0xDE))  # ヲ and ア..ン: the 46 basic kana
 _WI_WE = [0xA8, 0xAA]  # ヰ / ヱ stored under the codes of small ィ / ェ
 _MARKS = [0xDE, 0xDF]  # ゛ ゜
-_PUNCT = list(range(0xA1, 0xA6))  # 。「」、・
+_PUNCT = list(range(0xA1, 0xA6)) + [0xB0]  # 。「」、・ and ｰ (ETL6's symbol bytes are only partly documented)
 _X0201_SETS = {  # which JIS X 0201 codes each single-byte set may hold (docs/etl-format.md "Character sets")
     "ETL1": [*_DIGITS, *_CAPITALS, *_ASCII_SYMBOLS, 0xA5, *_KANA, *_WI_WE],
     "ETL3": [*_DIGITS, *_CAPITALS, *_ASCII_SYMBOLS],
