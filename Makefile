@@ -109,18 +109,21 @@ fonts:
 
 ## dataset
 synth: $(A)/synth/etl9g/.done
-$(A)/synth/etl9g/.done: $(VENV)/.installed kanjiedge/synth.py kanjiedge/kanjivg.py kanjiedge/charsets.py
+$(A)/synth/etl9g/.done: $(VENV)/.installed kanjiedge/synth.py kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
 	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D) --preview $(A)/synth/samples.png
 	@touch $@
 
 # font writers: one ETL file per training face (kanjiedge/fontwriter.py), pinned to the training split
-$(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/synth.py | $(VENV)/.installed fonts
+$(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/synth.py kanjiedge/formats.py | $(VENV)/.installed fonts
 	for f in $(FONT_FORMATS); do $(PY) -m kanjiedge fonts write --split train --format $$f --seed $(SYNTH_SEED) \
 	  $(FONT_ARGS) --out $(@D)/$$f; done
 	@touch $@
 
+# every module `kanjiedge dataset` imports, and the CO-59 table: a label or format fix rebuilds the dataset
+DATASET_SRC  := $(addprefix kanjiedge/,dataset.py etl.py etlcheck.py formats.py codes.py charsets.py native.py \
+                kanjivg.py atomic.py errors.py cli.py __main__.py __init__.py data/co59.tsv)
 dataset: $(DATA)
-$(DATA): $(SOURCE) $(FONT_DONE) build/ffi.stamp kanjiedge/dataset.py kanjiedge/etl.py kanjiedge/kanjivg.py
+$(DATA): $(SOURCE) $(FONT_DONE) build/ffi.stamp $(DATASET_SRC)
 	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D) $(if $(FONT_DONE),--train-only $(A)/synth/fonts)
 
 ## train

@@ -2,7 +2,8 @@
  *
  * Pure C11, no allocation, no I/O, no global state, no threads: every function works on caller-owned buffers
  * and returns an int code (KE_OK or a negative KE_E*), so the same code builds for CPython (cffi) and wasm.
- * Record layouts follow docs etl-format.md §3 (0-based byte offsets, big-endian, MSB-first pixels).
+ * Record layouts follow docs/etl-format.md §2-3 (0-based byte offsets, big-endian, MSB-first pixels); the
+ * Python table kanjiedge/formats.py holds the same numbers (tests/test_formats.py compares them).
  *
  * Usage (decode all records of an ETL9G file already in memory, 64x64 moment-normalized):
  *
@@ -68,7 +69,7 @@
 #define KE_ETRUNC (-2) /* input shorter than the records it should hold */
 #define KE_EBUF (-3)   /* output buffer too small */
 
-/* Record types (etl-format.md §2). */
+/* Record types (docs/etl-format.md §2). */
 #define KE_T_M 0  /* ETL1/6/7: 2052 B, 64x63x4 at byte 32, JIS X 0201 at byte 6 */
 #define KE_T_K 1  /* ETL2: 2745 B (6-bit units), 60x60x6 at byte 45, CO-59 a/b in bytes 21-22 */
 #define KE_T_C 2  /* ETL3/4/5: 2952 B (6-bit units), 72x76x4 at byte 216, JIS X 0201 at byte 9 */

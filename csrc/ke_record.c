@@ -1,5 +1,6 @@
 /* ETL record decoding: layouts, metadata fields, raw pixel unpacking, and the batch loop that fuses
- * decode -> ke_normalize per record. Offsets and bit fields follow etl-format.md §3. */
+ * decode -> ke_normalize per record. Offsets and bit fields follow docs/etl-format.md §2-3; LAYOUTS must
+ * equal LAYOUTS in kanjiedge/formats.py (checked by tests/test_formats.py). */
 #include "ke.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 """Character sets of the ETL databases, as the codes the records carry, in the order kanjiedge.synth writes them.
 
-Sheet order used here (the real in-sheet order of ETL9G/ETL8G is undocumented, see etl-format.md §4.7):
+Sheet order used here (the real in-sheet order of ETL9G/ETL8G is undocumented, see docs/etl-format.md §4):
 * ETL9G / ETL9B: the 2,965 JIS X 0208 level-1 kanji (0x3021-0x4F53) in JIS order, then the 71 hiragana in JIS
   order. Record 1 of every data set is therefore 0x3021 亜, as in the real ETL9G_01. 3,036 codes.
 * ETL8G / ETL8B2: 881 kanji, then the 75 hiragana (the 71 above + small っゃゅょ) in JIS order. 956 codes.
@@ -9,7 +9,7 @@ Sheet order used here (the real in-sheet order of ETL9G/ETL8G is undocumented, s
   stroke counts, ties broken by JIS order), kept in JIS order. Like the education kanji they are mostly simple,
   common characters (一 二 人 口 木 日 右 ...), but the list is NOT the real one. Same size, deterministic, always a
   subset of ETL9G.
-* Single-byte sets (JIS X 0201 codes, with the ETL quirks of etl-format.md §5.1): ETL1 (digits, capitals,
+* Single-byte sets (JIS X 0201 codes, with the ETL quirks of docs/etl-format.md §5): ETL1 (digits, capitals,
   12 symbols, 51 katakana slots incl. ヰ=0xA8 / ヱ=0xAA), ETL6 (46 katakana + digits + capitals), ETL7
   (46 hiragana stored as katakana codes + ゛゜), ETL3 (digits + capitals + symbols), ETL4 (hiragana as katakana
   codes, incl. ゐ/ゑ as 0xA8/0xAA), ETL5 (katakana incl. ヰ/ヱ).

@@ -1,10 +1,12 @@
-"""ETL character codes -> Unicode labels (etl-format.md §5).
+"""ETL character codes -> Unicode labels (docs/etl-format.md "Character codes").
 
 * JIS X 0201 (ETL1/3/4/5/6/7): ASCII with 0x5C = ¥ and 0x7E = ‾; half-width katakana 0xA1-0xDF made
   full-width; ETL quirks: 0xA8/0xAA mean ヰ/ヱ (not small ィ/ェ), 0xDE/0xDF are the stand-alone marks ゛/゜
   (U+309B/U+309C), and hiragana sets (ETL4 'H' class, all of ETL7) store hiragana as katakana codes.
 * JIS X 0208 (ETL8B2/8G/9B/9G): row/cell code + 0x2020, decoded through EUC-JP.
-* CO-59 (ETL2): code = a << 6 | b, looked up in data/co59.tsv; '▲' (no character) counts as unknown.
+* CO-59 (ETL2): code = a << 6 | b, looked up in data/co59.tsv (AIST's 48x48 table). 124 entries map to '▲'
+  (no character); such records exist in the real ETL2 (62 in ETL2_1) and are labelled '▲', as AIST's table and
+  the reference extractors do. A code outside the table is unknown.
 
 Every function raises `UnknownCode` (a KeyError) for a code with no character.
 """
@@ -66,11 +68,12 @@ def co59_table() -> dict[int, str]:
 
 
 def co59(code: int) -> str:
-    """Character for a CO-59 code a << 6 | b (ETL2); unknown or '▲' codes raise UnknownCode."""
-    ch = co59_table().get(code, CO59_UNKNOWN)
-    if ch == CO59_UNKNOWN:
-        raise UnknownCode(f"CO-59 code ({code >> 6}, {code & 63}) has no character")
-    return ch
+    """Character for a CO-59 code a << 6 | b (ETL2): '▲' for the table's no-character entries; a code outside
+    the 48x48 table raises UnknownCode."""
+    table = co59_table()
+    if code not in table:
+        raise UnknownCode(f"CO-59 code ({code >> 6}, {code & 63}) is not in the CO-59 table")
+    return table[code]
 
 
 @functools.lru_cache(maxsize=65536)  # a data set has a few thousand codes, read file after file

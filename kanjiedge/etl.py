@@ -21,6 +21,12 @@ files, all ETL1 files, ...):
   (F - 1) * P + k + 1 with P = max(4 for ETL9G / 5 for ETL8G, data sets in this file). Real files give 1..200
   (ETL9G) and 1..160 (+161 for the model patterns in ETL8G_33).
 * K (ETL2, printed type): the style mark A..D as 1..4 (there are no writers).
+
+Every record is checked against its set (kanjiedge.etlcheck): a file whose records belong to another set, or
+hold codes or header fields the set does not have, gives one ETLError naming the file and the record; the first
+64 records are checked before anything is mapped or allocated. ETL2 records whose CO-59 code AIST's table maps
+to '▲' (no character) are read, labelled '▲' and flagged in `Records.no_char`. Formats: kanjiedge.formats and
+docs/etl-format.md.
 """
 
 import argparse
@@ -35,40 +41,12 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge import codes as codes_mod
-from kanjiedge import native
+from kanjiedge import etlcheck, native
+from kanjiedge.etlcheck import ETLError
+from kanjiedge.formats import FORMATS, Format, Layout
 
 
-class ETLError(ValueError):
-    """A file that is not a readable ETL file; the message names the file (and record, if there is one)."""
-
-
-@dataclass(frozen=True)
-class Format:
-    """One ETL data set family: how its files are named and how its records are read."""
-
-    name: str  # "ETL9G"
-    rtype: str  # record type key of native.TYPES
-    encoding: str  # label code: "x0201", "x0208" or "co59"
-    pattern: str  # regex (case-insensitive, full match) for the file name
-    dummy: bool = False  # B-type: the file starts with an all-zero dummy record
-    sets_per_file: int = 0  # G-type: data sets per real file (writer numbering)
-
-
-FORMATS = (
-    Format("ETL1", "M", "x0201", r"ETL1C?(?:[_-]?(\d+))?"),
-    Format("ETL2", "K", "co59", r"ETL2(?:[_-]?(\d+))?"),
-    Format("ETL3", "C", "x0201", r"ETL3C?(?:[_-]?(\d+))?"),
-    Format("ETL4", "C", "x0201", r"ETL4C?(?:[_-]?(\d+))?"),
-    Format("ETL5", "C", "x0201", r"ETL5C?(?:[_-]?(\d+))?"),
-    Format("ETL6", "M", "x0201", r"ETL6C?(?:[_-]?(\d+))?"),
-    Format("ETL7", "M", "x0201", r"ETL7[LS]C?(?:[_-]?(\d+))?"),
-    Format("ETL8B2", "B8", "x0208", r"ETL8B2?C?(?:[_-]?(\d+))?", dummy=True),
-    Format("ETL8G", "G8", "x0208", r"ETL8G(?:[_-]?(\d+))?", sets_per_file=5),
-    Format("ETL9B", "B9", "x0208", r"ETL9B(?:[_-]?(\d+))?", dummy=True),
-    Format("ETL9G", "G9", "x0208", r"ETL9G(?:[_-]?(\d+))?", sets_per_file=4),
-)
 MODES = ("none", "bbox", "moment")
-HIRAGANA_CLASS = 24  # T56 index of 'H', first char of a C-type class code such as 'H  A' (ETL4)
 
 
 @dataclass
@@ -80,6 +58,7 @@ class Records:
     codes: list  # list[int], raw codes (JIS X 0201 byte, JIS X 0208 row/cell, CO-59 a<<6|b)
     format: str  # "ETL9G", ...
     writers: np.ndarray  # int64 [N], see the module docstring
+    no_char: np.ndarray  # bool [N]: the code has no character (CO-59 '▲', ETL2 only); the label is '▲'
 
     def __len__(self) -> int:
         return len(self.images)
@@ -88,7 +67,7 @@ class Records:
 def detect(path) -> tuple[Format, int]:
     """Format and file number (1 when the name has none) from a file name such as ETL9G_01 or etl8b2c1."""
     name = Path(path).name
-    for fmt in FORMATS:
+    for fmt in FORMATS.values():
         m = re.fullmatch(fmt.pattern, name, flags=re.IGNORECASE)
         if m:
             return fmt, int(m.group(1) or 1)
@@ -101,17 +80,21 @@ class _Source:
 
     path: Path
     fmt: Format
-    layout: native.Layout
+    layout: Layout
     file_no: int
     first: int  # first record read (1 for B-type files: 0 is the dummy)
     count: int  # records returned
 
 
+PRECHECK = 64  # records whose fields inspect_file() checks before anything is mapped or allocated
+
+
 def inspect_file(path) -> _Source:
-    """Detect the format and check the file size; raises ETLError when the file cannot be an ETL file."""
+    """Detect the format, check the file size and the fields of the first records (so that a huge file of
+    zeros or of another set fails at once); raises ETLError when the file cannot be an ETL file of its set."""
     path = Path(path)
     fmt, file_no = detect(path)
-    lay = native.layout(fmt.rtype)
+    lay = fmt.layout
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -120,7 +103,26 @@ def inspect_file(path) -> _Source:
     if size == 0 or size % lay.record_bytes or size // lay.record_bytes <= first:
         raise ETLError(f"{path}: size {size} bytes is not a whole number of {lay.record_bytes}-byte {fmt.name} "
                        f"records{' (plus the leading dummy record)' if fmt.dummy else ''}")
-    return _Source(path, fmt, lay, file_no, first, size // lay.record_bytes - first)
+    src = _Source(path, fmt, lay, file_no, first, size // lay.record_bytes - first)
+    _precheck(src)
+    return src
+
+
+def _precheck(src: _Source) -> None:
+    """Check the dummy record and the fields of the first PRECHECK records, reading only those."""
+    rb, n = src.layout.record_bytes, min(src.count, PRECHECK)
+    try:
+        with open(src.path, "rb") as f:
+            head = f.read((src.first + n) * rb)
+    except OSError as e:
+        raise ETLError(f"{src.path}: cannot read: {e.strerror or e}") from None
+    if src.fmt.dummy and any(head[2:4]):
+        raise ETLError(f"{src.path}: record 0: expected the all-zero dummy record that starts every "
+                       f"{src.fmt.name} file, found code 0x{head[2] << 8 | head[3]:04X}")
+    body = head[src.first * rb:]
+    meta = np.empty(n, native.META_DTYPE)
+    native.decode_batch(src.fmt.rtype, body, n, np.empty((n, 1, 1), np.uint8), meta, 1)
+    etlcheck.check_fields(src.path, src.fmt, meta, src.first, body)
 
 
 def _frame(src: _Source, size) -> tuple[int, int]:
@@ -144,61 +146,51 @@ def _decode_into(data, src: _Source, images, meta, size, normalize: str, threads
         else:
             with ThreadPoolExecutor(len(bounds) - 1) as pool:
                 list(pool.map(work, range(len(bounds) - 1)))
+        etlcheck.check_fields(src.path, src.fmt, meta, src.first, base)
     finally:
         base.release()
 
 
 def _decode_file(src: _Source, images, size, normalize: str, threads: int) -> np.ndarray:
-    """Decode src into images ([src.count, H, W] view); returns the per-record meta (native.META_DTYPE)."""
+    """Decode src into images ([src.count, H, W] view) and check every record's fields against its set;
+    returns the per-record meta (native.META_DTYPE)."""
     meta = np.empty(src.count, native.META_DTYPE)
     try:
         with open(src.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             if hasattr(data, "madvise"):
                 data.madvise(mmap.MADV_SEQUENTIAL)
-            if src.fmt.dummy and any(data[2:4]):
-                raise ETLError(f"{src.path}: record 0: expected the all-zero dummy record that starts every "
-                               f"{src.fmt.name} file, found code 0x{data[2] << 8 | data[3]:04X}")
             _decode_into(data, src, images, meta, size, normalize, threads)
     except OSError as e:
         raise ETLError(f"{src.path}: cannot read: {e.strerror or e}") from None
     return meta
 
 
-def _labels(src: _Source, meta: np.ndarray) -> tuple[list, list]:
-    """Labels and codes of every record, decoding each distinct (code, hiragana) pair once."""
-    hira = _hiragana_flags(src, meta)
-    key = meta["code"].astype(np.int64) << 1 | hira
-    uniq, inverse = np.unique(key, return_inverse=True)
-    table_labels, table_codes = [], []
-    for k in uniq.tolist():
-        code = k >> 1
+def _labels(src: _Source, meta: np.ndarray) -> tuple[list, list, np.ndarray]:
+    """Labels, codes and no-character flags (CO-59 '▲') of every record, decoding each distinct code once."""
+    uniq, inverse = np.unique(meta["code"], return_inverse=True)
+    table_labels, table_codes = [], uniq.tolist()
+    for i, code in enumerate(table_codes):
         try:
-            table_labels.append(codes_mod.label(src.fmt.encoding, code, bool(k & 1)))
+            table_labels.append(codes_mod.label(src.fmt.encoding, code, src.fmt.hiragana))
         except codes_mod.UnknownCode as e:
-            i = int(np.flatnonzero(key == k)[0])
-            raise ETLError(f"{src.path}: record {i + src.first}: unknown code: {e.args[0]}") from None
-        table_codes.append(code)
-    inverse = inverse.ravel().tolist()
-    return [table_labels[j] for j in inverse], [table_codes[j] for j in inverse]
-
-
-def _hiragana_flags(src: _Source, meta: np.ndarray) -> np.ndarray:
-    if src.fmt.name == "ETL7":
-        return np.ones(len(meta), np.int64)
-    if src.fmt.rtype == "C":
-        return (meta["aux"] == HIRAGANA_CLASS).astype(np.int64)
-    return np.zeros(len(meta), np.int64)
+            first = int(np.flatnonzero(inverse.ravel() == i)[0])
+            raise etlcheck.fail(src.path, first + src.first, f"unknown code: {e.args[0]}") from None
+    inverse = inverse.ravel()
+    no_char = np.array([ch == codes_mod.CO59_UNKNOWN for ch in table_labels], bool)[inverse]
+    inverse = inverse.tolist()
+    return [table_labels[j] for j in inverse], [table_codes[j] for j in inverse], no_char
 
 
 def _writers(src: _Source, meta: np.ndarray, codes: list) -> np.ndarray:
     """Writer / data-set ids, see the module docstring."""
     sheet = meta["sheet"].astype(np.int64)
-    if src.fmt.rtype == "K":
-        return meta["aux"].astype(np.int64) - 16  # T56 'A' = 17
-    if src.fmt.rtype in ("B8", "B9"):
-        return (sheet - 1) // (20 if src.fmt.rtype == "B9" else 10) + 1
-    if src.fmt.rtype in ("G8", "G9"):
+    if src.fmt.kind == "K":
+        return meta["aux"].astype(np.int64) - 16  # T56 'A' = 17 (checked to be A..D)
+    if src.fmt.kind == "B":
+        return (sheet - 1) // src.fmt.sheets_per_set + 1
+    if src.fmt.kind == "G":
         local = _data_sets(codes)
+        etlcheck.check_data_sets(src.path, src.fmt, local, src.first)
         per_file = max(src.fmt.sets_per_file, int(local[-1]) + 1)
         return (src.file_no - 1) * per_file + local + 1
     return sheet
@@ -250,16 +242,19 @@ def read(path, size=None, normalize: str = "none", threads: int = 2) -> Records:
 
     Raises:
         ETLError: unknown file name, size not a whole number of records, missing B-type dummy record, or a
-            record whose code has no character; the message names the file and record.
+            record that does not fit its set (kanjiedge.etlcheck: a code outside the set's character list,
+            a header field out of range, a data set longer than the set); the message names file and record.
     """
     return read_many([path], size, normalize, threads)
 
 
-def read_many(paths, size=None, normalize: str = "none", threads: int = 2, progress: bool = False) -> Records:
+def read_many(paths, size=None, normalize: str = "none", threads: int = 2, progress: bool = False,
+              out: np.ndarray | None = None) -> Records:
     """Read several ETL files into one preallocated array (peak memory ~ the output, plus one mapped file).
 
     Arguments as read(); all files must share a frame size when size is None. `.format` is the format name,
-    or the distinct names joined by "+". `progress` shows a tqdm bar over files (stderr).
+    or the distinct names joined by "+". `progress` shows a tqdm bar over files (stderr). `out` (uint8
+    [N, H, W], e.g. a slice of a memory-mapped .npy file) receives the images instead of a new array.
     """
     _check_args(size, normalize)
     sources = [inspect_file(p) for p in paths]
@@ -268,18 +263,33 @@ def read_many(paths, size=None, normalize: str = "none", threads: int = 2, progr
     frames = {_frame(s, size) for s in sources}
     if len(frames) > 1:
         raise ETLError(f"{sources[-1].path}: frame size differs from the other files; pass size= to resize")
-    total = sum(s.count for s in sources)
-    images = np.empty((total, *frames.pop()), np.uint8)
-    labels, codes, writers, start = [], [], [], 0
+    images = _output(sources, frames.pop(), out)
+    labels, codes, writers, no_char, start = [], [], [], [], 0
     for src in _progress(sources, progress):
         meta = _decode_file(src, images[start:start + src.count], size, normalize, threads)
-        file_labels, file_codes = _labels(src, meta)
+        file_labels, file_codes, file_no_char = _labels(src, meta)
         labels += file_labels
         codes += file_codes
         writers.append(_writers(src, meta, file_codes))
+        no_char.append(file_no_char)
         start += src.count
     names = "+".join(dict.fromkeys(s.fmt.name for s in sources))
-    return Records(images, labels, codes, names, np.concatenate(writers))
+    return Records(images, labels, codes, names, np.concatenate(writers), np.concatenate(no_char))
+
+
+def _output(sources: list, frame: tuple, out: np.ndarray | None) -> np.ndarray:
+    """The image array to decode into: `out` (checked) or a new one; one clear error when memory runs out."""
+    total = sum(s.count for s in sources)
+    if out is not None:
+        if out.shape != (total, *frame) or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 {(total, *frame)}, got {out.dtype} {out.shape}")
+        return out
+    try:
+        return np.empty((total, *frame), np.uint8)
+    except MemoryError:
+        names = str(sources[0].path) + (f" (and {len(sources) - 1} more files)" if len(sources) > 1 else "")
+        raise ETLError(f"{names}: {total:,} records of {frame[0]}x{frame[1]} pixels need "
+                       f"{total * frame[0] * frame[1] / 2**30:.1f} GiB of memory, more than is free") from None
 
 
 def _progress(items, enabled: bool):
@@ -299,7 +309,7 @@ def read_record(path, index: int, size=None, normalize: str = "none") -> tuple[n
     one = _Source(src.path, src.fmt, src.layout, src.file_no, src.first + index, 1)
     images = np.empty((1, *_frame(src, size)), np.uint8)
     meta = _decode_file(one, images, size, normalize, 1)
-    labels, codes = _labels(one, meta)
+    labels, codes, _ = _labels(one, meta)
     return images[0], labels[0], codes[0]
 
 
@@ -322,19 +332,19 @@ def _info(paths) -> int:
     files = _expand(paths)
     if not files:
         raise ETLError(f"{' '.join(map(str, paths))}: no ETL files found")
-    rows, all_classes, all_writers, total = [], set(), set(), 0
+    rows, all_classes, all_writers = [], set(), set()
     for p in files:
         recs = read(p, size=8)  # labels/writers need a full pass; tiny images keep it cheap
-        classes, writers = set(recs.labels), set(recs.writers.tolist())
-        rows.append((str(p), recs.format, len(recs), len(classes), len(writers)))
+        classes, writers = set(np.array(recs.labels, object)[~recs.no_char]), set(recs.writers.tolist())
+        rows.append((str(p), recs.format, len(recs), len(classes), len(writers), int(recs.no_char.sum())))
         all_classes |= classes
         all_writers |= {(recs.format, w) for w in writers}
-        total += len(recs)
     width = max(len(r[0]) for r in rows + [("total",)])
-    print(f"{'file':<{width}}  {'format':<7} {'records':>9} {'classes':>8} {'writers':>8}")
+    print(f"{'file':<{width}}  {'format':<7} {'records':>9} {'classes':>8} {'writers':>8} {'no char':>8}")
     for r in rows:
-        print(f"{r[0]:<{width}}  {r[1]:<7} {r[2]:>9,} {r[3]:>8,} {r[4]:>8,}")
-    print(f"{'total':<{width}}  {'':<7} {total:>9,} {len(all_classes):>8,} {len(all_writers):>8,}")
+        print(f"{r[0]:<{width}}  {r[1]:<7} {r[2]:>9,} {r[3]:>8,} {r[4]:>8,} {r[5]:>8,}")
+    print(f"{'total':<{width}}  {'':<7} {sum(r[2] for r in rows):>9,} {len(all_classes):>8,} "
+          f"{len(all_writers):>8,} {sum(r[5] for r in rows):>8,}")
     return 0
 
 
@@ -362,7 +372,8 @@ def _show(args) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kanjiedge etl", description="Inspect ETL Character Database files.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    info = sub.add_parser("info", help="format, records, classes and writers per file and in total")
+    info = sub.add_parser("info", help="format, records, classes, writers and no-character records (ETL2 '▲') "
+                                      "per file and in total")
     info.add_argument("paths", nargs="+", metavar="PATH", help="ETL files or folders holding them")
     show = sub.add_parser("show", help="write one record as a PNG (black ink on white)")
     show.add_argument("path", metavar="PATH", help="an ETL file (e.g. ETL9G_01)")

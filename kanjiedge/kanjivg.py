@@ -11,6 +11,7 @@ into classes.json. Parsing is cached per character; all 3,036 ETL9G characters p
 """
 
 import functools
+import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -79,6 +80,37 @@ def stroke_count(char: str) -> int:
     if not path.is_file():
         raise UserError(f"{path}: no KanjiVG SVG for {char!r} (U+{ord(char):04X})")
     return path.read_text(encoding="utf-8").count("<path ")
+
+
+_G_TAG = re.compile(r"<g\b([^>]*)>|</g>")
+_ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')
+
+
+def metadata(char: str) -> tuple[int, tuple]:
+    """(stroke count, components) of `char`, equal to load()'s n_strokes and components, from a scan of the <g>
+    tags without parsing the stroke paths (about 50x faster: `kanjiedge dataset` needs this for every class).
+
+    Raises:
+        UserError: no SVG for this character, or no stroke group in it.
+    """
+    path = svg_path(char)
+    if not path.is_file():
+        raise UserError(f"{path}: no KanjiVG SVG for {char!r} (U+{ord(char):04X})")
+    text = path.read_text(encoding="utf-8")
+    depth, top, components = 0, None, []  # top = depth of the character's root group
+    for m in _G_TAG.finditer(text):
+        if m.group(0) == "</g>":
+            depth -= 1
+            if top is not None and depth < top:
+                return text.count("<path "), tuple(components)
+            continue
+        depth += 1
+        attrs = {k.split(":")[-1]: html.unescape(v) for k, v in _ATTR.findall(m.group(1))}
+        if top is None:
+            top = depth + 1 if attrs.get("id", "").startswith("kvg:StrokePaths") else None
+        elif depth > top and attrs.get("element") and not (attrs.get("part", "").isdigit() and int(attrs["part"]) > 1):
+            components.append({"element": attrs["element"], "level": depth - top, "position": attrs.get("position")})
+    raise UserError(f"{path}: cannot parse KanjiVG SVG: no kvg:StrokePaths group")
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,7 +10,7 @@ noise; every sample adds its own smaller variation, pressure/grey texture along 
 Glyphs are drawn anti-aliased at 4x and area-downsampled, then quantized to the format's levels (0 = paper).
 Randomness is seeded per (seed, writer, character), so output does not depend on process scheduling.
 
-File layout (documented simplifications of the real sets, see etl-format.md):
+File layout (documented simplifications of the real sets, see docs/etl-format.md):
 * every format is written data-set-major: writer 1's whole sheet, then writer 2's ...; records of a data set
   follow kanjiedge.charsets order. ETL9G: 4 data sets (12,144 records) per `ETL9G_NN`, ETL8G: 5 per `ETL8G_NN`;
   when the writer count is not a multiple of that, the last file holds the remaining data sets (fewer records).
@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kanjiedge import charsets, kanjivg
+from kanjiedge import charsets, formats, kanjivg
 from kanjiedge.errors import UserError
 
 SS = 4  # supersampling factor of the drawing canvas
@@ -45,43 +45,9 @@ _CHUNK = 192  # glyphs per worker task
 
 # ---------------------------------------------------------------- formats
 
-@dataclass(frozen=True)
-class Format:
-    """How one ETL database is laid out on disk (see etl-format.md §2-3)."""
-
-    name: str  # "ETL9G"
-    kind: str  # record type: "G", "B", "M", "K", "C"
-    charset: str  # kanjiedge.charsets name
-    record: int  # bytes per record
-    frame: tuple  # (H, W) of the stored image
-    bpp: int  # bits per pixel
-    sets_per_file: int  # data sets (writers) per file
-    file_pattern: str  # file name pattern with {i} = 1-based file number
-    img_off: int = 0  # G-type image offset (60 or 64)
-    sheets_per_set: int = 20  # G/B: sheets per data set
-
-
-FORMATS = {
-    "etl9g": Format("ETL9G", "G", "ETL9G", 8199, (127, 128), 4, 4, "ETL9G_{i:02d}", img_off=64),
-    "etl8g": Format("ETL8G", "G", "ETL8G", 8199, (127, 128), 4, 5, "ETL8G_{i:02d}", img_off=60, sheets_per_set=10),
-    "etl9b": Format("ETL9B", "B", "ETL9G", 576, (63, 64), 1, 40, "ETL9B_{i}"),
-    "etl8b2": Format("ETL8B2", "B", "ETL8G", 512, (63, 64), 1, 160, "ETL8B2C{i}", sheets_per_set=10),
-    "etl1": Format("ETL1", "M", "ETL1", 2052, (63, 64), 4, 1000, "ETL1C_{i:02d}"),
-    "etl6": Format("ETL6", "M", "ETL6", 2052, (63, 64), 4, 1000, "ETL6C_{i:02d}"),
-    "etl7": Format("ETL7", "M", "ETL7", 2052, (63, 64), 4, 1000, "ETL7LC_{i}"),
-    "etl2": Format("ETL2", "K", "ETL2", 2745, (60, 60), 6, 1000, "ETL2_{i}"),
-    "etl3": Format("ETL3", "C", "ETL3", 2952, (76, 72), 4, 1000, "ETL3C_{i}"),
-    "etl4": Format("ETL4", "C", "ETL4", 2952, (76, 72), 4, 100000, "ETL4C"),
-    "etl5": Format("ETL5", "C", "ETL5", 2952, (76, 72), 4, 100000, "ETL5C"),
-}
-
-
-def get_format(name: str) -> Format:
-    """Format by name ("etl9g", "ETL8B2", ...). Raises UserError for an unknown name."""
-    key = name.lower()
-    if key not in FORMATS:
-        raise UserError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
-    return FORMATS[key]
+# The layouts, file names and data-set structure live in kanjiedge.formats (one table for reader and writer);
+# the names stay importable from here.
+Format, FORMATS, get_format = formats.Format, formats.FORMATS, formats.get_format
 
 
 # ---------------------------------------------------------------- styles

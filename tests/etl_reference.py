@@ -2,7 +2,7 @@
 resize/normalize algorithm, written only with `struct`, int bit operations and plain lists (no numpy, nothing
 shared with the C path), so a C bug cannot hide behind the same bug here.
 
-Layouts: etl-format.md §3. Record types use the C names: M, K, C, B8, B9, G8, G9.
+Layouts: docs/etl-format.md §2-3. Record types use the C names: M, K, C, B8, B9, G8, G9.
 """
 
 import math

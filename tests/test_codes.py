@@ -6,7 +6,7 @@ import pytest
 
 from kanjiedge import charsets, codes
 
-X0201_CASES = [  # (code, hiragana set?, label) - etl-format.md §5.1 and the §7 label table
+X0201_CASES = [  # (code, hiragana set?, label) - docs/etl-format.md §5 (JIS X 0201 and its ETL quirks)
     (0x30, False, "0"), (0x41, False, "A"), (0x5C, False, "\u00a5"), (0x7E, False, "\u203e"),
     (0xB1, False, "ア"), (0xB1, True, "あ"), (0xA8, False, "ヰ"), (0xAA, False, "ヱ"), (0xA8, True, "ゐ"),
     (0xAA, True, "ゑ"), (0xB6, False, "カ"), (0xB6, True, "か"), (0xDE, True, "\u309b"), (0xDF, True, "\u309c"),
@@ -54,9 +54,9 @@ def test_co59_table_and_unknown_marker():
     assert codes.co59(4 << 6 | 4) == "上"
     unknown = [k for k, ch in table.items() if ch == codes.CO59_UNKNOWN]
     assert len(unknown) == 124
+    assert codes.co59(15 << 6 | 17) == codes.CO59_UNKNOWN  # the code the real ETL2_1 holds at record 3730
+    assert all(codes.co59(k) == "▲" for k in unknown)  # read and labelled '▲', as AIST's table does
     with pytest.raises(codes.UnknownCode, match="CO-59"):
-        codes.co59(unknown[0])
-    with pytest.raises(codes.UnknownCode):
         codes.co59(0)  # a, b = 0: outside the 4..59 table
 
 

@@ -134,7 +134,7 @@ def test_interrupted_run_leaves_previous_dataset_intact(tmp_path, monkeypatch):
     out = tmp_path / "datasets" / "ds"
     dataset.build(tmp_path / "etl", out, size=16, progress=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real_read, calls = etl.read, []
+    real_read, calls = etl.read_many, []
 
     def failing_read(*args, **kw):
         calls.append(args[0])
@@ -142,7 +142,7 @@ def test_interrupted_run_leaves_previous_dataset_intact(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_read(*args, **kw)
 
-    monkeypatch.setattr(etl, "read", failing_read)
+    monkeypatch.setattr(etl, "read_many", failing_read)
     with pytest.raises(KeyboardInterrupt):
         dataset.build(tmp_path / "etl", out, size=16, progress=False)
     assert len(calls) == 2

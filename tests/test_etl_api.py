@@ -1,4 +1,4 @@
-"""kanjiedge.etl: the §7 worked examples of etl-format.md as hex fixtures, read() on every format (labels,
+"""kanjiedge.etl: the official sample records of docs/etl-format.md §3 as hex fixtures, read() on every format (labels,
 writers, raw levels, resizing, threads), read_many, and the `kanjiedge etl info|show` command line."""
 
 import functools
@@ -94,7 +94,7 @@ def test_example_g_types(tmp_path, name, pad, reading, values, label, first):
 
 # ------------------------------------------------------------------------------------------ read() on each format
 
-LABEL_QUIRKS = [  # etl-format.md §7 "label-only checks" + ¥: (file name, type, code, extra packer fields, label)
+LABEL_QUIRKS = [  # docs/etl-format.md §5 label quirks + ¥: (file name, type, code, extra packer fields, label)
     ("ETL3C_1", "C", 0x30, {"klass": "N  0"}, "0"),
     ("ETL5C", "C", 0xB1, {"klass": "K  A"}, "ア"),
     ("ETL5C", "C", 0xA8, {"klass": "K WI"}, "ヰ"),
@@ -134,7 +134,8 @@ def random_levels(rtype: str, seed: int) -> list:
 @pytest.mark.parametrize("name, rtype, code", FILES)
 def test_read_every_format_raw_and_resized(tmp_path, name, rtype, code):
     pixels = [random_levels(rtype, seed=i) for i in range(3)]
-    recs = [pack(rtype, code, 21 + i, p, klass="K  A") for i, p in enumerate(pixels)]
+    klass = {"ETL3C_1": "A  A", "ETL4C": "H  A"}.get(name, "K  A")  # the class letter each C-type set uses
+    recs = [pack(rtype, code, 21 + i, p, klass=klass) for i, p in enumerate(pixels)]
     path = write_etl(tmp_path, name, recs, dummy=rtype in ("B8", "B9"))
     raw = etl.read(path)
     assert raw.format == etl.detect(path)[0].name and len(raw) == 3

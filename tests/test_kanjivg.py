@@ -105,3 +105,15 @@ def test_missing_character_is_a_user_error():
 def test_variant_files_are_not_used():
     """The file chosen for a character is the plain <codepoint>.svg, never a '-Variant' file."""
     assert kanjivg.svg_path("一").name == "04e00.svg"
+
+
+def test_metadata_equals_the_full_parse():
+    """kanjivg.metadata (a scan of the <g> tags, used by `kanjiedge dataset`) gives load()'s stroke count and
+    components for every ETL9G character (split components, transparent groups, nesting levels and positions)."""
+    from kanjiedge import charsets
+
+    for ch in charsets.charset("ETL9G").chars[::7]:
+        k = kanjivg.load(ch)
+        assert kanjivg.metadata(ch) == (k.n_strokes, tuple(dict(c) for c in k.components)), ch
+    with pytest.raises(UserError, match="no KanjiVG SVG"):
+        kanjivg.metadata("\u0001")

@@ -23,9 +23,15 @@ def blank(rtype: str) -> bytes:
     return bytes(w * h * bpp // 8)
 
 
+def record(name: str, code: int) -> bytes:
+    """A record for file `name` (ETL4C records carry the hiragana class letter 'H')."""
+    rtype = NAMES[name]
+    return pack(rtype, code, 1, blank(rtype), klass="H  A" if name == "ETL4C" else "K  A")
+
+
 def good_file(tmp_path, name: str, n: int = 3) -> Path:
     rtype = NAMES[name]
-    recs = [pack(rtype, GOOD[rtype], 1, blank(rtype)) for _ in range(n)]
+    recs = [record(name, GOOD[rtype]) for _ in range(n)]
     return write_etl(tmp_path, name, recs, dummy=rtype in ("B8", "B9"))
 
 
@@ -51,19 +57,17 @@ def test_empty_file_and_b_type_with_only_the_dummy(tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_unknown_code_names_the_record(tmp_path, name):
     rtype = NAMES[name]
-    recs = [pack(rtype, c, 1, blank(rtype)) for c in (GOOD[rtype], GOOD[rtype], BAD[rtype], BAD[rtype])]
+    recs = [record(name, c) for c in (GOOD[rtype], GOOD[rtype], BAD[rtype], BAD[rtype])]
     dummy = rtype in ("B8", "B9")
     path = write_etl(tmp_path, name, recs, dummy=dummy)
-    with pytest.raises(etl.ETLError, match=rf"^{path}: record {2 + dummy}: unknown code"):
+    with pytest.raises(etl.ETLError, match=rf"^{path}: record {2 + dummy}: .* code .* is not in the "
+                                           rf"{etl.detect(path)[0].name} character list$"):
         etl.read(path, size=16, normalize="moment")
 
 
-def test_co59_no_character_marker_is_an_unknown_code(tmp_path):
-    from kanjiedge import codes
-
-    marker = next(k for k, ch in codes.co59_table().items() if ch == codes.CO59_UNKNOWN)
-    path = write_etl(tmp_path, "ETL2_3", [pack("K", marker, 0, blank("K"))])
-    with pytest.raises(etl.ETLError, match=r"ETL2_3: record 0: unknown code: CO-59"):
+def test_co59_code_outside_the_table_is_an_error(tmp_path):
+    path = write_etl(tmp_path, "ETL2_3", [pack("K", 4 << 6 | 4, 0, blank("K")), pack("K", 60 << 6 | 4, 0, blank("K"))])
+    with pytest.raises(etl.ETLError, match=r"ETL2_3: record 1: CO-59 code \(60, 4\) is not in the ETL2 character list$"):
         etl.read(path)
 
 

@@ -65,7 +65,7 @@ def test_deterministic_and_independent_of_scheduling(tmp_path):
 
 def test_etl9g_file_structure(tmp_path, monkeypatch):
     """A full-size run lays out genuine ETL9G files: 12,144 records (4 data sets x 3,036) per file, 8199-byte
-    records, the remainder in a last short file; header fields as in etl-format.md §3.5.
+    records, the remainder in a last short file; header fields as in docs/etl-format.md §3.
     (Rendering is replaced by blank images here: this test is about the file layout, which the round-trip
     test above checks with real renders on a subset.)"""
     blank = np.zeros((127, 128), np.uint8)
