@@ -43,6 +43,15 @@ def tiny_model(tiny_dataset):
     return model.eval(), meta, data
 
 
+def _logit_span(model, data):
+    """max - min of the PyTorch logits over the test split: the scale int8 rounding errors are judged against."""
+    from kanjiedge.train import resize_u8
+
+    with torch.no_grad():
+        logits = model(resize_u8(data.images, data.split_indices("test"), SIZE).float() / 255)
+    return float(logits.max() - logits.min())
+
+
 def _no_budgets(profile):
     """The tiny model is not the deliverable: test export + runtime agreement, not the size/accuracy budgets."""
     return dataclasses.replace(profile, max_size_mb=0.0, max_accuracy_drop_pt=-1.0, max_latency_ms=0.0,
@@ -58,6 +67,7 @@ def test_profile_exports_runs_and_matches_pytorch(path, tiny_model, tmp_path):
     model, meta, data = tiny_model
     profile = _no_budgets(load_profile(path))
     report = build(profile, model, meta, data, tmp_path, "0" * 64, max_test=48, latency_runs=5)
+    span = _logit_span(model, data)
     assert json.loads((tmp_path / "verify.json").read_text()) == json.loads(json.dumps(report))
     for name, variant in report["variants"].items():
         props = {p.key: p.value for p in onnx.load(str(tmp_path / name)).metadata_props}
@@ -66,7 +76,9 @@ def test_profile_exports_runs_and_matches_pytorch(path, tiny_model, tmp_path):
             if res["status"] == "skipped":
                 assert rt == "tensorrt" and "static TensorRT checks" in res["why"]
                 continue
-            tol = {"fp32": (1.0, 1e-3), "fp16": (0.97, 0.05), "int8": (0.75, 1.0)}[variant["precision"]]
+            # int8 logits differ from fp32 by rounding that depends on the CPU's integer kernels (VNNI or not), so
+            # their bound is a share of the logits' own span: a wrong scale or zero point lands far outside it.
+            tol = {"fp32": (1.0, 1e-3), "fp16": (0.97, 0.05), "int8": (0.75, 0.25 * span)}[variant["precision"]]
             assert res["top1_agreement_vs_torch"] >= tol[0], (name, rt, res)
             assert res["max_abs_logit_diff"] <= tol[1], (name, rt, res)
             assert res["latency_ms"] and all(v["p50_ms"] > 0 for v in res["latency_ms"].values())

@@ -85,7 +85,13 @@ def test_onnx_export_matches_onnxruntime(model):
                       output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
     sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"image": x.numpy()})[0]
-    np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
+    if model.arch == "qat":
+        # fake-quantized (uint8) outputs: onnxruntime's integer kernels may round a sum to the neighbouring level, a
+        # step of (max - min) / 255 of the output; a few steps is agreement, a wrong scale is far beyond it
+        np.testing.assert_allclose(got, ref, atol=8 * float(ref.max() - ref.min()) / 255)
+        assert (got.argmax(1) == ref.argmax(1)).all()
+    else:
+        np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
 
 
 def test_checkpoint_roundtrip(model, tmp_path):

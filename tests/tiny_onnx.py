@@ -100,3 +100,18 @@ def unknown_op_model(path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
     return path
 
+
+
+def logit_tolerance(path, steps=8):
+    """How far two runtimes' logits of one graph may differ. fp32: 1e-3. A quantized graph's logits are multiples of
+    its output DequantizeLinear scale, and runtimes round intermediate int8 sums differently (VNNI kernels or not,
+    u8s8 range reduction), so a few output steps apart is agreement; a wrong scale or zero point is far beyond."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    producer = {o: n for n in graph.node for o in n.output}.get(graph.output[0].name)
+    if producer is None or producer.op_type != "DequantizeLinear":
+        return 1e-3
+    scale = {i.name: numpy_helper.to_array(i) for i in graph.initializer}[producer.input[1]]
+    return 1e-3 + steps * float(scale.max())
