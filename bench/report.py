@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kanjiedge import atomic
+from kanjiedge import atomic, outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADED = ("onnxruntime", "onnxruntime-cuda")  # runtimes measured at 1 and 2 intra-op threads
@@ -199,6 +199,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-test", type=int, default=0, help="at most this many test images (0 = all)")
     p.add_argument("--runs", type=int, default=60, help="batch-1 runs per latency round (5 rounds)")
     args = p.parse_args(argv)
+    inputs = [args.data, args.edge, args.models, args.targets, args.etl_dir]
+    outputs.check_folder(args.out, "bench report", inputs)  # before minutes of measuring, not after
 
     from kanjiedge import dataname
     from kanjiedge.profile import list_targets, load_profile
@@ -224,10 +226,10 @@ def main(argv=None) -> int:
                   "decoder": measure_decoder(args.data), "machine": render.machine()}
         log("out-of-distribution check: fonts never seen in training")
         report["ood"] = ood.measure(ood.models_of(args.models, args.edge, [t["target"] for t in targets]), work)
-    args.out.mkdir(parents=True, exist_ok=True)
-    plots = render.plots(report, args.out)
-    atomic.write_text(args.out / "bench.md", render.markdown(report, plots))
-    atomic.write_json(args.out / "bench.json", report)  # last: the Makefile target
+    with outputs.staged(args.out, "bench report", inputs) as tmp:
+        plots = render.plots(report, tmp)
+        atomic.write_text(tmp / "bench.md", render.markdown(report, plots))
+        atomic.write_json(tmp / "bench.json", report)
     log(f"wrote {args.out / 'bench.md'}, {args.out / 'bench.json'} and {len(plots)} plots")
     return 0
 

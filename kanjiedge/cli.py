@@ -1,8 +1,9 @@
 """`kanjiedge` command line: one sub-command per module, each module owning its own argparse.
 
 Every sub-command module exposes `cli(argv: list[str]) -> int`. Errors a user can fix (bad file, missing
-dataset, wrong target name) are raised as `kanjiedge.errors.UserError` (or ValueError/FileNotFoundError) and
-printed as one line, without a traceback.
+dataset, wrong target name, an --out the command will not overwrite) are raised as `kanjiedge.errors.UserError`
+(or FileNotFoundError) and printed as one line, without a traceback; any other exception is a bug and keeps its
+traceback.
 """
 
 import importlib
@@ -45,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[argv[0]][0])
     try:
         return int(module.cli(argv[1:]) or 0)
-    except (UserError, ValueError, FileNotFoundError) as e:
+    except (UserError, FileNotFoundError) as e:  # only what a user can fix; a bug keeps its traceback
         print(f"kanjiedge {argv[0]}: error: {e}", file=sys.stderr)
-        return 1
+        return getattr(e, "exit_code", 1)
     except KeyboardInterrupt:
         print(f"kanjiedge {argv[0]}: interrupted (finished outputs are kept; partial ones were not written)",
               file=sys.stderr)

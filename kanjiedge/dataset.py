@@ -18,15 +18,14 @@ interrupted run leaves either the previous dataset or nothing. When both the bin
 import argparse
 import hashlib
 import json
-import os
 import re
-import shutil
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from kanjiedge import checks, outputs
 from kanjiedge.errors import UserError
 
 DEFAULTS = {"size": 64, "normalize": "moment", "seed": 0}
@@ -246,11 +245,7 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         sources, notes = sources + [replace(s, train_only=True) for s in extra], notes + extra_notes
     for src in sources:
         src.records = expected_records(src)
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with outputs.staged(out, "dataset", [etl_dir, train_only]) as tmp:
         images = open_memmap(tmp / "images.npy", mode="w+", dtype=np.uint8,
                              shape=(sum(s.records for s in sources), size, size))
         acc = _Accumulator()
@@ -262,11 +257,7 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         params = {"etl_dir": str(etl_dir), "train_only": str(train_only) if train_only else None, "size": size,
                   "normalize": normalize, "val_writers": val_writers, "test_writers": test_writers, "seed": seed}
         _write_metadata(tmp, sources, notes, classes, labels, writers, params, acc.pinned)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _write_metadata(folder: Path, sources, notes, classes, labels, writers, params, pinned=()) -> None:
@@ -316,15 +307,6 @@ def _shrink_npy(path: Path, rows: int) -> None:
         f.truncate(start + rows * int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize)
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished temporary folder to `out`, replacing an older dataset there."""
-    old = out.with_name(f".{out.name}.old{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 # ---------------------------------------------------------------- consumers
 
 class Dataset:
@@ -335,7 +317,7 @@ class Dataset:
         self.path = Path(path)
         if not (self.path / "manifest.json").is_file():
             raise UserError(f"{self.path}: not a complete dataset folder (no manifest.json); run `kanjiedge dataset`")
-        self.images = np.load(self.path / "images.npy", mmap_mode="r")
+        self.images = checks.npy(self.path / "images.npy", mmap_mode="r")
         self.labels = np.load(self.path / "labels.npy")
         self.writers = np.load(self.path / "writers.npy")
         self.classes = json.loads((self.path / "classes.json").read_text(encoding="utf-8"))

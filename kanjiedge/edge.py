@@ -11,6 +11,7 @@ artifact's README.md. A broken budget exits non-zero with one line and leaves no
 import argparse
 import json
 
+from kanjiedge import outputs
 from kanjiedge.errors import UserError
 from kanjiedge.profile import list_targets, load_profile
 
@@ -94,9 +95,10 @@ def cli(argv) -> int:
     except FileNotFoundError as e:
         raise UserError(f"{args.data}: not a dataset folder ({e})") from None
     out = args.out or f"artifacts/edge/{profile.name}"
-    report = build(profile, model, meta, data, out, sha256_file(meta["path"]), max_test=args.max_test,
-                   latency_runs=args.latency_runs, readme=readme_text,
-                   enforce_budgets=not args.report_budgets)
+    keep_failed = lambda tmp: (tmp / "verify.failed.json").exists()  # noqa: E731 (a broken budget's numbers)
+    with outputs.staged(out, "edge", [args.model, args.data, profile.path], keep=keep_failed) as tmp:
+        report = build(profile, model, meta, data, tmp, sha256_file(meta["path"]), max_test=args.max_test,
+                       latency_runs=args.latency_runs, readme=readme_text, enforce_budgets=not args.report_budgets)
     print(json.dumps({"target": profile.name, "out": str(out), **report["summary"]}))
     return 0
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge import codes as codes_mod
-from kanjiedge import etlcheck, native
+from kanjiedge import etlcheck, native, outputs
 from kanjiedge.etlcheck import ETLError
 from kanjiedge.formats import FORMATS, Format, Layout
 
@@ -364,7 +364,7 @@ def _show(args) -> int:
     ok, png = cv2.imencode(".png", _to_picture(img, args.size is not None, src.layout.max_level))
     if not ok:
         raise ETLError(f"{args.out}: PNG encoding failed")
-    write_bytes(args.out, png.tobytes())
+    write_bytes(outputs.check_file(args.out, "etl show", [args.path]), outputs.mark_png(png.tobytes(), "etl show"))
     print(f"{args.path} record {args.index}: {label} (code 0x{code:X}, {src.fmt.name}) -> {args.out}")
     return 0
 

@@ -10,10 +10,11 @@ past 956 characters). docs/etl-format.md "Telling the sets apart" gives the evid
 import numpy as np
 
 from kanjiedge import codes as codes_mod
+from kanjiedge.errors import InputError
 from kanjiedge.formats import T56, Format
 
 
-class ETLError(ValueError):
+class ETLError(InputError):
     """A file that is not a readable ETL file; the message names the file (and record, if there is one)."""
 
 

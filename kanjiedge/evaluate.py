@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from kanjiedge import breakdown
+from kanjiedge import breakdown, checks
 from kanjiedge.errors import UserError
 
 
@@ -43,20 +43,15 @@ class Predictor:
             self.meta = meta
 
     def _load_onnx(self, path: Path, threads):
-        import onnx
         import onnxruntime as ort
 
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such ONNX file")
-        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        if "kanjiedge.labels" not in props or "kanjiedge.preprocess" not in props:
-            raise UserError(f"{path}: ONNX file lacks kanjiedge.labels / kanjiedge.preprocess metadata")
+        props = checks.onnx_metadata(path)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.classes = json.loads(props["kanjiedge.labels"])
-        self.preprocess = json.loads(props["kanjiedge.preprocess"])
+        self.session = checks.onnx_session(path, opts)
+        self.classes = checks.labels(path, props["kanjiedge.labels"], self.session)
+        self.preprocess = checks.preprocess(path, props["kanjiedge.preprocess"])
         self.arch, self.kind, self.meta = props.get("kanjiedge.arch", "?"), "onnx", props
 
     @property

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kanjiedge import charsets, fonts, synth
+from kanjiedge import charsets, fonts, outputs, synth
 from kanjiedge.errors import UserError
 
 FIRST_FILE = 51
@@ -165,7 +165,7 @@ def write(fmt_name: str, faces: list, out, seed: int = 0, chars=None, plain: boo
                         "(etl9g, etl8g, etl9b, etl8b2, etl1, etl6, etl7, etl3)")
     fonts.require(faces, "usable")
     cs = charsets.select(charsets.charset(fmt.charset), chars)
-    out = Path(out)
+    out = outputs.claim(out, "fonts write")
     paths, tasks = [], [(fmt, cs, face, k, seed, plain) for k, face in enumerate(faces)]
     jobs = min(len(tasks), jobs or os.cpu_count() or 1)
     with mp.get_context("fork").Pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kanjiedge._ke import ffi, lib
+from kanjiedge.errors import InputError
 
 VERSION = lib.ke_version()
 
@@ -21,7 +22,7 @@ MAX_OUT = lib.KE_MAX_OUT
 META_DTYPE = np.dtype([("code", "<u4"), ("sheet", "<u4"), ("aux", "<u4")])  # layout of ke_meta
 
 
-class NativeError(ValueError):
+class NativeError(InputError):
     """A C codec call failed (bad argument, truncated input, small buffer)."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kanjiedge import checks
 from kanjiedge.errors import UserError
 from kanjiedge.evaluate import Predictor
 
@@ -30,7 +31,7 @@ def read_ink(path) -> np.ndarray:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     ink = 255 - img.astype(np.int32)
     ink -= int(np.percentile(ink, 5))  # paper level -> 0
-    top = max(1, int(ink.max()))
+    top = int(checks.ink_found(path, ink).max())
     return np.clip(ink * 255 // top, 0, 255).astype(np.uint8)
 
 
@@ -50,13 +51,13 @@ def cli(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kanjiedge predict", description=__doc__.split("\n\n")[0])
     ap.add_argument("image", nargs="+", help="image file(s): PNG/JPEG, dark ink on light paper")
     ap.add_argument("--model", default="artifacts/models/cnn", help="model folder, .pt checkpoint or .onnx file")
-    ap.add_argument("--top", type=int, default=5, help="how many candidates to print")
+    ap.add_argument("--top", type=checks.positive_int, default=5, help="how many candidates to print")
     ap.add_argument("--json", action="store_true", help="print one JSON line per image instead of text")
     args = ap.parse_args(argv)
     pred = Predictor(args.model)
     for path in args.image:
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: no such image file")
+            raise UserError(f"{path}: no such image file")
         result = predict(pred, read_ink(path), args.top)
         if args.json:
             print(json.dumps({"image": path, "top": [{"char": c, "p": round(p, 6)} for c, p in result]},

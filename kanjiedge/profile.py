@@ -189,6 +189,8 @@ def load_profile(path_or_name) -> TargetProfile:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: invalid TOML ({e})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (not UTF-8), so not a TOML profile") from None
     defaults = {f.name: f.default for f in dataclasses.fields(TargetProfile)
                 if f.default is not dataclasses.MISSING}
     values = dict(defaults)

@@ -27,6 +27,7 @@ import functools
 import math
 import multiprocessing as mp
 import os
+import re
 import struct
 import sys
 import time
@@ -36,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kanjiedge import charsets, formats, kanjivg
+from kanjiedge import charsets, formats, kanjivg, outputs
 from kanjiedge.errors import UserError
 
 SS = 4  # supersampling factor of the drawing canvas
@@ -426,9 +427,8 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
     if writers < 1:
         raise UserError(f"--writers must be >= 1 (got {writers})")
     cs = charsets.select(charsets.charset(fmt.charset), chars)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     plan = plan_files(fmt, writers)
+    out = outputs.claim(out, "synth")
     jobs = max(1, jobs or os.cpu_count() or 1)
     if jobs > 1:
         for ch in cs.chars:  # parse before forking so the workers share one cache
@@ -468,7 +468,7 @@ def _remove_stale(out: Path, fmt: Format, keep: set):
     """Drop files of this format left by an earlier run with more writers (they would be read as data)."""
     prefix = fmt.file_pattern.split("{")[0]
     for p in out.glob(prefix + "*"):
-        if p.name not in keep and p.is_file() and not p.name.startswith("."):
+        if p.name not in keep and p.is_file() and re.fullmatch(re.escape(prefix) + r"\d+", p.name):
             p.unlink()
 
 
@@ -489,7 +489,7 @@ def preview(paths, png, chars: int = 12, writers: int = 8) -> Path:
     tiles = [[255 - recs.images[r * per_set + c].astype(np.int32) * 255 // top for c in cols] for r in rows]
     grid = np.vstack([np.hstack([np.pad(t, 1, constant_values=160) for t in row]) for row in tiles])
     ok, data = cv2.imencode(".png", grid.astype(np.uint8))
-    write_bytes(png, data.tobytes())
+    write_bytes(outputs.check_file(png, "synth", paths), outputs.mark_png(data.tobytes(), "synth"))
     return Path(png)
 
 
@@ -515,6 +515,8 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--preview", metavar="PNG", default=None,
                    help="also save a grid of samples (writers x characters) read back from the files")
     a = p.parse_args(argv)
+    if a.preview:
+        outputs.check_file(a.preview, "synth")  # before the rendering, not after it
     t0 = time.perf_counter()
     paths = write(a.format, a.writers, a.seed, a.out, a.chars, a.jobs, not a.no_progress)
     n = a.writers * len(charsets.select(charsets.charset(get_format(a.format).charset), a.chars))

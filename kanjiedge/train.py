@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from kanjiedge import atomic
+from kanjiedge import atomic, checks, outputs
 from kanjiedge.augment import augment
 from kanjiedge.errors import UserError
 from kanjiedge.models import count_params, create_model, list_models, model_options
@@ -46,8 +46,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("arch", help="architecture name: " + ", ".join(list_models()))
     p.add_argument("--data", default="artifacts/dataset/synth-etl9g", help="dataset folder (kanjiedge dataset)")
     p.add_argument("--out", default=None, help="output folder (default artifacts/models/ARCH)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs")
-    p.add_argument("--batch-size", type=int, default=128, help="global batch size (split over DDP workers)")
+    p.add_argument("--epochs", type=checks.positive_int, default=10, help="training epochs")
+    p.add_argument("--batch-size", type=checks.positive_int, default=128, help="global batch size (split over DDP workers)")
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate")
     p.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     p.add_argument("--scheduler", choices=["cosine", "step"], default="cosine",
@@ -64,6 +64,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume-from", default=None, help="checkpoint to resume from (default: latest in --out)")
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints already in --out")
+    p.add_argument("--resume-anyway", action="store_true", help="resume even if the checkpoint's options differ")
     p.add_argument("--no-checkpoint", action="store_true", help="write no per-epoch checkpoints (only best.pt)")
     p.add_argument("--keep-last-n", type=int, default=2, help="per-epoch checkpoints to keep")
     p.add_argument("--patience", type=int, default=0, help="stop after N epochs without val improvement (0 = off)")
@@ -467,6 +468,7 @@ def restore(path: Path, model, opt, sched, scaler, args) -> tuple[int, dict]:
         raise UserError(f"{path}: cannot resume from this checkpoint ({type(e).__name__}: {e})") from None
     if ck.get("arch") != args.arch or "optimizer" not in ck:
         raise UserError(f"{path}: not a training checkpoint of {args.arch!r} (arch={ck.get('arch')!r})")
+    checks.resume_options(path, ck.get("train_args"), args)
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
     sched.load_state_dict(ck["scheduler"])
@@ -573,9 +575,8 @@ def run(args) -> dict:
     env = Env(args.device)
     env.init()
     set_threads(args.threads, env)
-    out = Path(args.out or f"artifacts/models/{args.arch}")
+    out = outputs.claim(args.out or f"artifacts/models/{args.arch}", "train", [args.data])
     data, model, step, opt, sched, scaler = build(args, env)
-    out.mkdir(parents=True, exist_ok=True)
     start, tracker = 0, {"best_val": -1.0, "best_epoch": 0, "bad": 0}
     src = resume_source(args, out)
     if src is not None:

@@ -17,6 +17,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from kanjiedge import outputs
 from kanjiedge.atomic import atomic_path, write_json
 from kanjiedge.errors import UserError
 
@@ -136,7 +137,8 @@ def cli(argv):
     args = ap.parse_args(argv)
     labels = json.loads(args.labels.read_text(encoding="utf-8")) if args.labels else None
     pre = json.loads(args.preprocess.read_text(encoding="utf-8")) if args.preprocess else None
-    files = emit_webpage(args.model, labels, pre, args.out)
+    with outputs.staged(args.out, "webpage", [args.model, args.labels, args.preprocess]) as tmp:
+        files = emit_webpage(args.model, labels, pre, tmp)
     print(f"wrote {len(files)} files to {args.out}")
     if args.serve:
         with serve(args.out, port=args.port) as url:

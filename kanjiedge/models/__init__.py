@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from kanjiedge.errors import InputError
+
 _REGISTRY = {}  # name -> factory(num_classes, image_size, classes=None, **kw) -> nn.Module
 _HELPERS = {"layers", "structure"}  # modules in this package that hold no architectures
 _loaded = False
@@ -115,10 +117,10 @@ def read_checkpoint(path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, truncated files: one line naming the file
-        raise ValueError(f"{path}: not a readable kanjiedge checkpoint ({type(e).__name__}: {e})") from None
+        raise InputError(f"{path}: not a readable kanjiedge checkpoint ({type(e).__name__}: {e})") from None
     missing = {"arch", "model", "classes", "image_size"} - set(ckpt)
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks {sorted(missing)}")
+        raise InputError(f"{path}: checkpoint lacks {sorted(missing)}")
     return ckpt
 
 
