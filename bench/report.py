@@ -235,4 +235,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from kanjiedge.errors import UserError
+
+    try:
+        sys.exit(main())
+    except UserError as e:  # one line, like the kanjiedge commands
+        print(f"bench.report: error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)

@@ -80,11 +80,14 @@ def create_model(name: str, num_classes: int, image_size: int, classes=None, **k
     """
     _load_families()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(list_models())}")
+        raise InputError(f"unknown architecture {name!r}; choose from {', '.join(list_models())}")
     unknown = set(kw) - model_options(name)
     if unknown:
-        raise ValueError(f"architecture {name!r} has no option(s) {sorted(unknown)}")
-    model = _REGISTRY[name](num_classes=num_classes, image_size=image_size, classes=classes, **kw)
+        raise InputError(f"architecture {name!r} has no option(s) {sorted(unknown)}")
+    try:
+        model = _REGISTRY[name](num_classes=num_classes, image_size=image_size, classes=classes, **kw)
+    except ValueError as e:  # the architecture rejects an option value (image size, model type): the user's choice
+        raise InputError(str(e)) from None
     model.arch, model.arch_kwargs = name, dict(kw)
     return model
 
