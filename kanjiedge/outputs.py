@@ -2,12 +2,13 @@
 
 Every writing command goes through one of three doors:
 
-- `staged(out, command, inputs)` for commands that produce a whole folder (dataset, edge, webpage, bench report):
+- `staged(out, command, inputs)` for commands that produce a whole folder (dataset, edge, webpage):
   the folder is written as a hidden staging folder next to `out` and swapped in when complete, replacing `out`
   only when `out` is the same command's earlier output.
 - `claim(out, command, inputs)` for commands that fill a folder file by file, each file renamed into place when
-  complete (train: checkpoints resume from it; synth / fonts write: several formats may share one folder). They
-  only ever replace or remove files of their own names.
+  complete (train: checkpoints resume from it; synth / fonts write: several formats may share one folder; the
+  bench report: artifacts/reports also holds the other bench scripts' JSON). They only ever replace or remove
+  files of their own names.
 - `check_file(out, command, inputs)` for single-file outputs (PNGs): an existing file is replaced only when it is
   the command's own earlier picture (`mark_png`).
 
@@ -19,6 +20,7 @@ files from `kanjiedge.atomic`) whose process is gone are removed by the next run
 """
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -52,7 +54,7 @@ LEGACY = {
     "webpage": Legacy(r"[\w.-]+\.(html|js|mjs|css|wasm|onnx|json)", ("index.html", "model.onnx", "labels.json")),
     "synth": Legacy(_ETL, (".done",)),  # the Makefile's stamp: a real ETL folder never has it
     "fonts write": Legacy(r"ETL[0-9A-Z]+_?(5[1-9]|[6-9]\d|\d{3})"),  # font writers are numbered from 51
-    "bench report": Legacy(r"bench\.(md|json)|[\w.-]+\.png", ("bench.md",)),
+    "bench report": Legacy(r"(bench|archs|decode|dataset_bench|train_bench)\.(md|json)|[\w.-]+\.png"),  # + bench/*.py
 }
 
 
@@ -227,6 +229,10 @@ def check_file(out, command: str, inputs=()) -> Path:
     check_inputs(out, inputs, command)
     if out.exists() and not is_own_png(out, command):
         refuse(out, f"exists and was not written by kanjiedge {command}; choose another file name")
+    for p in out.parent.glob(f".{glob.escape(out.name)}.tmp*") if out.parent.is_dir() else ():
+        m = STAGING_RE.match(p.name)  # kanjiedge.atomic's temporary file of a killed run writing this very file
+        if m and m["name"] == out.name and p.is_file() and not p.is_symlink() and not _alive(int(m["pid"])):
+            p.unlink()
     return out
 
 

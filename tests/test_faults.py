@@ -193,7 +193,8 @@ LEGACY_FOLDERS = {  # command -> (files of a folder the previous version wrote, 
     "webpage": (["index.html", "app.js", "ort.min.js", "model.onnx", "labels.json", "preprocess.json"], True),
     "synth": (["ETL9G_01", "ETL9G_02", ".done"], True),
     "fonts write": (["ETL9G_51", "ETL9G_52"], True),
-    "bench report": (["bench.md", "bench.json", "accuracy_vs_size.png"], True),
+    "bench report": (["bench.md", "bench.json", "accuracy_vs_size.png", "decode.json"], True),
+    "bench report ": (["bench.md", "thesis.pdf"], False),
     "dataset ": (["images.npy", "manifest.json", "thesis.docx"], False),  # a user file among ours
     "synth ": (["ETL9G_01", "ETL9G_02"], False),  # a real ETL folder: no Makefile stamp
     "fonts write ": (["ETL9G_01"], False),  # real files are numbered below 51
@@ -259,6 +260,15 @@ def test_checkpoint_temp_files_of_a_killed_run_are_removed(home):
     live.write_bytes(b"\0")
     outputs.claim(out, "train", [home["data"]])
     assert not dead.exists() and live.exists() and (out / "best.pt").is_file()
+
+
+def test_png_temp_file_of_a_killed_run_is_removed(home, capsys):
+    root = home["root"]
+    dead, other = root / f".x.png.tmp{DEAD_PID}", root / f".y.png.tmp{DEAD_PID}"
+    dead.write_bytes(b"half a png")
+    other.write_bytes(b"another file's")
+    assert run(capsys, ["etl", "show", home["etl"] / "ETL9G_01", "--index", "0", "--out", root / "x.png"])[0] == 0
+    assert not dead.exists() and other.exists() and outputs.is_own_png(root / "x.png", "etl show")
 
 
 # ---------------------------------------------------------------- §5: one clear line naming the file
