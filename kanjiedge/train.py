@@ -47,7 +47,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--data", default="artifacts/dataset/synth-etl9g", help="dataset folder (kanjiedge dataset)")
     p.add_argument("--out", default=None, help="output folder (default artifacts/models/ARCH)")
     p.add_argument("--epochs", type=checks.positive_int, default=10, help="training epochs")
-    p.add_argument("--batch-size", type=checks.positive_int, default=128, help="global batch size (split over DDP workers)")
+    p.add_argument("--batch-size", type=checks.positive_int, default=128, help="global batch size (over DDP workers)")
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate")
     p.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     p.add_argument("--scheduler", choices=["cosine", "step"], default="cosine",

@@ -53,7 +53,8 @@ def onnx_file(path: Path, labels=("口", "右", "品"), preprocess=None, classes
 
     w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((32 * 32, classes)).astype(np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["image"], ["flat"], axis=1), helper.make_node("MatMul", ["flat", "w"], ["logits"])],
+        [helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "w"], ["logits"])],
         "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, 32, 32])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes])], [w])
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -312,7 +313,8 @@ def test_bad_inputs_give_one_line(home, tiny_etl_dir, capsys):
     cases = _bad_inputs(root, home["data"])
     cases["etl show --out DIR"][0][2] = tiny_etl_dir / "ETL9G_01"
     (root / "file").write_text("x")
-    cases["synth --out FILE"] = (["synth", "--writers", "1", "--chars", "2", "--out", root / "file"], str(root / "file"))
+    cases["synth --out FILE"] = (["synth", "--writers", "1", "--chars", "2", "--out", root / "file"],
+                                 str(root / "file"))
     for case, (argv, want) in cases.items():
         rc, err = run(capsys, argv)
         assert rc in (1, 2) and len(err) == 1 and want in err[0] and "Traceback" not in err[0], (case, err)
