@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[argv[0]][0])
     try:
         return int(module.cli(argv[1:]) or 0)
-    except (UserError, FileNotFoundError) as e:  # only what a user can fix; a bug keeps its traceback
+    except (UserError, FileNotFoundError, PermissionError) as e:  # what a user can fix; a bug keeps its traceback
         print(f"kanjiedge {argv[0]}: error: {e}", file=sys.stderr)
         return getattr(e, "exit_code", 1)
     except KeyboardInterrupt:

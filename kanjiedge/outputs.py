@@ -66,6 +66,15 @@ def _real(p) -> Path:
     return Path(os.path.realpath(p))
 
 
+def _check_parents(out: Path) -> None:
+    """Refuse an `out` below an existing plain file (it could never be created)."""
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                refuse(out, f"{parent} is a file, not a folder")
+            return
+
+
 def check_inputs(out, inputs, command: str) -> None:
     """Refuse an `out` that equals, contains or lies inside an input (a dataset --out of its own ETL folder)."""
     ro = _real(out)
@@ -134,6 +143,7 @@ def check_folder(out, command: str, inputs=()) -> Path:
         refuse(out, "is a broken symbolic link")
     if out.exists() and not out.is_dir():
         refuse(out, f"exists and is not a folder; kanjiedge {command} writes a folder there")
+    _check_parents(out)
     check_inputs(out, inputs, command)
     if out.is_dir() and not is_own(out, command):
         refuse(out, f"is not empty and is not an earlier output of kanjiedge {command}; "
@@ -226,6 +236,7 @@ def check_file(out, command: str, inputs=()) -> Path:
     out = Path(out)
     if out.is_dir():
         refuse(out, f"is a folder; kanjiedge {command} writes one PNG file (give a file name such as x.png)")
+    _check_parents(out)
     check_inputs(out, inputs, command)
     if out.exists() and not is_own_png(out, command):
         refuse(out, f"exists and was not written by kanjiedge {command}; choose another file name")

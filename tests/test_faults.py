@@ -111,6 +111,7 @@ HOSTILE = {  # name -> --out relative to the user's tree ({input}: the command's
     "user folder": "docs",
     "symlink to user folder": "link",
     "plain file": "notes.txt",
+    "below a plain file": "notes.txt/out",
     "the tree holding the inputs": ".",
     "an input": "{input}",
     "inside an input": "{input}/out",
