@@ -1,7 +1,6 @@
 """Checks on what a user hands a command (files, metadata, options), each failing with one line that names the
 file or the option (`InputError`), so a bad input never surfaces as a traceback or, worse, as a wrong result."""
 
-import argparse
 import json
 from pathlib import Path
 
@@ -10,15 +9,13 @@ import numpy as np
 from kanjiedge.errors import InputError
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts that must be >= 1 (--top, --batch-size, --epochs)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def at_least_one(args, *names: str) -> None:
+    """Counts that must be >= 1 (--top, --batch-size, --epochs): one line naming the option, not argparse's usage
+    block (0 epochs would end in a crash on a missing best.pt, 0 batch size in a division by zero)."""
+    for name in names:
+        value = getattr(args, name)
+        if value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def npy(path: Path, mmap_mode=None) -> np.ndarray:

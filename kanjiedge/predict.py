@@ -51,9 +51,10 @@ def cli(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kanjiedge predict", description=__doc__.split("\n\n")[0])
     ap.add_argument("image", nargs="+", help="image file(s): PNG/JPEG, dark ink on light paper")
     ap.add_argument("--model", default="artifacts/models/cnn", help="model folder, .pt checkpoint or .onnx file")
-    ap.add_argument("--top", type=checks.positive_int, default=5, help="how many candidates to print")
+    ap.add_argument("--top", type=int, default=5, help="how many candidates to print")
     ap.add_argument("--json", action="store_true", help="print one JSON line per image instead of text")
     args = ap.parse_args(argv)
+    checks.at_least_one(args, "top")
     pred = Predictor(args.model)
     for path in args.image:
         if not Path(path).is_file():

@@ -46,8 +46,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("arch", help="architecture name: " + ", ".join(list_models()))
     p.add_argument("--data", default="artifacts/dataset/synth-etl9g", help="dataset folder (kanjiedge dataset)")
     p.add_argument("--out", default=None, help="output folder (default artifacts/models/ARCH)")
-    p.add_argument("--epochs", type=checks.positive_int, default=10, help="training epochs")
-    p.add_argument("--batch-size", type=checks.positive_int, default=128, help="global batch size (over DDP workers)")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs")
+    p.add_argument("--batch-size", type=int, default=128, help="global batch size (split over DDP workers)")
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate")
     p.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
     p.add_argument("--scheduler", choices=["cosine", "step"], default="cosine",
@@ -603,6 +603,7 @@ def run(args) -> dict:
 def cli(argv: list[str]) -> int:
     """`kanjiedge train ARCH [options]`; prints the final test metrics as one JSON line."""
     args = get_args_parser().parse_args(argv)
+    checks.at_least_one(args, "epochs", "batch_size")
     if args.arch not in list_models():
         raise UserError(f"unknown architecture {args.arch!r}; choose from {', '.join(list_models())}")
     try:
