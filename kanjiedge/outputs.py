@@ -48,7 +48,7 @@ class Legacy:
 _ETL = r"ETL[0-9A-Z]+(_\d+|C\d+)?"
 LEGACY = {
     "dataset": Legacy(r"(images|labels|writers)\.npy|(classes|splits|manifest)\.json", ("manifest.json", "images.npy")),
-    "train": Legacy(r"(best|last|ckpt-\d+)\.pt|metrics\.jsonl|model-card\.md"),
+    "train": Legacy(r"(best|last|ckpt-\d+)\.pt|metrics\.jsonl|model-card\.md", ("best.pt",)),
     "edge": Legacy(r"model[-.\w]*\.(onnx|safetensors)|(labels|preprocess|verify|verify\.failed)\.json|README\.md"
                    r"|trtexec\.txt|web", ("model.onnx", "labels.json", "preprocess.json")),
     "webpage": Legacy(r"[\w.-]+\.(html|js|mjs|css|wasm|onnx|json)", ("index.html", "model.onnx", "labels.json")),
@@ -185,8 +185,10 @@ def staged(out, command: str, inputs=(), keep=None):
     clean_leftovers(real, command)
     real.parent.mkdir(parents=True, exist_ok=True)
     tmp = real.with_name(f".{real.name}.tmp{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)  # our own pid's name: a staging folder of this very process
+    if tmp.exists():  # our pid's name: an earlier staging folder of this very process, or refused
+        if not is_own(tmp, command, leftover=True):
+            refuse(tmp, f"is in the way of kanjiedge {command}'s staging folder and was not made by it")
+        shutil.rmtree(tmp)
     tmp.mkdir()
     write_marker(tmp, command)
     try:

@@ -201,6 +201,7 @@ LEGACY_FOLDERS = {  # command -> (files of a folder the previous version wrote, 
     "synth ": (["ETL9G_01", "ETL9G_02"], False),  # a real ETL folder: no Makefile stamp
     "fonts write ": (["ETL9G_01"], False),  # real files are numbered below 51
     "train ": (["best.pt", "holiday.jpg"], False),
+    "train  ": (["metrics.jsonl"], False),  # no model in it
     "edge ": (["model.onnx"], False),
 }
 

@@ -53,8 +53,9 @@ def test_no_checkpoint_writes_only_best(tiny_dataset, tmp_path):
 def test_bad_inputs_give_user_errors(tiny_dataset, tmp_path):
     from kanjiedge.train import cli
 
-    with pytest.raises(UserError, match="not a dataset folder"):
-        cli(["cnn", "--data", str(tmp_path), "--out", str(tmp_path / "o")])
+    (tmp_path / "d").mkdir()
+    with pytest.raises(UserError, match="not a dataset folder"):  # (an --out inside --data is refused first)
+        cli(["cnn", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
     with pytest.raises(UserError, match="unknown architecture"):
         cli(["nope", "--data", str(tiny_dataset)])
     with pytest.raises(UserError, match="no option"):
