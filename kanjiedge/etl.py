@@ -42,6 +42,7 @@ import numpy as np
 
 from kanjiedge import codes as codes_mod
 from kanjiedge import etlcheck, native, outputs
+from kanjiedge.errors import InputError
 from kanjiedge.etlcheck import ETLError
 from kanjiedge.formats import FORMATS, Format, Layout
 
@@ -219,9 +220,9 @@ def _data_sets(codes: list) -> np.ndarray:
 
 def _check_args(size, normalize: str) -> None:
     if normalize not in MODES:
-        raise ValueError(f"normalize must be one of {MODES}, got {normalize!r}")
+        raise InputError(f"normalize must be one of {MODES}, got {normalize!r}")
     if size is None and normalize != "none":
-        raise ValueError(f"normalize={normalize!r} needs a size")
+        raise InputError(f"normalize={normalize!r} needs a size (--size)")
     if size is not None:
         native.out_shape(size)  # raises ValueError for a bad size
 

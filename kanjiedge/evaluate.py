@@ -134,7 +134,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--etl-dir", help="folder of ETL files (searched recursively)")
     src.add_argument("--data", help="dataset folder (kanjiedge dataset)")
-    p.add_argument("--split", default="test", help="with --data: train, val or test")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="with --data: train, val or test")
     p.add_argument("--json", action="store_true", help="end with one JSON line {top1, top5, n}")
     return p
 

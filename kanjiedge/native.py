@@ -60,7 +60,7 @@ def out_shape(size) -> tuple[int, int]:
     """(H, W) for an int or (H, W) size; ValueError outside 1..MAX_OUT."""
     h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if not (0 < h <= MAX_OUT and 0 < w <= MAX_OUT):
-        raise ValueError(f"size must be 1..{MAX_OUT} per side, got {size!r}")
+        raise InputError(f"size must be 1..{MAX_OUT} per side, got {size!r}")
     return int(h), int(w)
 
 

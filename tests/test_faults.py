@@ -317,9 +317,17 @@ def test_bad_inputs_give_one_line(home, tiny_etl_dir, capsys):
     (root / "file").write_text("x")
     cases["synth --out FILE"] = (["synth", "--writers", "1", "--chars", "2", "--out", root / "file"],
                                  str(root / "file"))
+    cases["etl show --normalize without --size"] = (["etl", "show", tiny_etl_dir / "ETL9G_01", "--index", "0",
+                                                     "--out", root / "y.png", "--normalize", "moment"], "needs a size")
+    cases["dataset --size 0"] = (["dataset", "--etl-dir", tiny_etl_dir, "--out", root / "ds0", "--size", "0",
+                                  "--no-progress"], "size must be")
+    cases["evaluate --split nope"] = (["evaluate", "--model", root / "good.onnx", "--data", home["data"], "--split",
+                                       "nope"], "invalid choice")
     for case, (argv, want) in cases.items():
         rc, err = run(capsys, argv)
+        err = err[-1:] if case == "evaluate --split nope" else err  # argparse: usage line, then the error
         assert rc in (1, 2) and len(err) == 1 and want in err[0] and "Traceback" not in err[0], (case, err)
+    assert not list(root.glob(".ds0*")) and not (root / "ds0").exists()  # a failed dataset leaves nothing
 
 
 @pytest.mark.parametrize("argv,option", [
