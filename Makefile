@@ -53,7 +53,8 @@ FONT_PACKAGES := fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothi
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
-MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py kanjiedge/augment.py
+MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py kanjiedge/augment.py kanjiedge/checks.py \
+                kanjiedge/outputs.py
 EXPORT_SRC   := $(wildcard kanjiedge/export/*.py kanjiedge/web/*) kanjiedge/edge.py kanjiedge/profile.py
 BENCH_SRC    := $(wildcard bench/*.py)
 
@@ -121,7 +122,7 @@ $(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/syn
 
 # every module `kanjiedge dataset` imports, and the CO-59 table: a label or format fix rebuilds the dataset
 DATASET_SRC  := $(addprefix kanjiedge/,dataset.py etl.py etlcheck.py formats.py codes.py charsets.py native.py \
-                kanjivg.py atomic.py errors.py cli.py __main__.py __init__.py data/co59.tsv)
+                kanjivg.py atomic.py errors.py outputs.py checks.py cli.py __main__.py __init__.py data/co59.tsv)
 dataset: $(DATA)
 $(DATA): $(SOURCE) $(FONT_DONE) build/ffi.stamp $(DATASET_SRC)
 	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D) $(if $(FONT_DONE),--train-only $(A)/synth/fonts)
