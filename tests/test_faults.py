@@ -215,6 +215,19 @@ def test_previous_version_outputs(name, tmp_path):
     assert outputs.is_own(tmp_path / "out", name.strip()) == accepted
 
 
+def test_previous_version_pngs(tmp_path):
+    """An 8-bit grey PNG with only IHDR/IDAT/IEND (what cv2 wrote for etl show before the mark) is ours; a colour
+    picture, a marked picture of another command, or a non-PNG is not."""
+    grey = png(tmp_path / "grey.png", np.zeros((8, 8), np.uint8))
+    colour = png(tmp_path / "colour.png", np.zeros((8, 8, 3), np.uint8))
+    other = tmp_path / "other.png"
+    other.write_bytes(outputs.mark_png(colour.read_bytes(), "synth"))
+    (tmp_path / "text.png").write_text("not a png")
+    assert outputs.is_own_png(grey, "etl show") and not outputs.is_own_png(colour, "etl show")
+    assert outputs.is_own_png(other, "synth") and not outputs.is_own_png(other, "etl show")
+    assert not outputs.is_own_png(tmp_path / "text.png", "etl show")
+
+
 def test_legacy_dataset_is_replaced_by_a_rerun(home, capsys):
     root = home["root"]
     argv = ["dataset", "--etl-dir", home["etl"], "--out", root / "ds", "--no-progress"]
@@ -272,6 +285,9 @@ def test_png_temp_file_of_a_killed_run_is_removed(home, capsys):
     other.write_bytes(b"another file's")
     assert run(capsys, ["etl", "show", home["etl"] / "ETL9G_01", "--index", "0", "--out", root / "x.png"])[0] == 0
     assert not dead.exists() and other.exists() and outputs.is_own_png(root / "x.png", "etl show")
+    from PIL import Image  # a strict decoder: the inserted tEXt chunk keeps the file valid
+
+    Image.open(root / "x.png").load()
 
 
 # ---------------------------------------------------------------- §5: one clear line naming the file
