@@ -65,11 +65,11 @@ def test_unloadable_model_is_one_clear_error(web_rt, tmp_path):
 
 def test_missing_node_or_package_is_explained(monkeypatch, tmp_path):
     monkeypatch.setenv("KANJIEDGE_ORTWEB_DIST", str(tmp_path))
-    ok, why = ortweb.Runtime().available()
+    ok, why = ortweb.OrtWebRuntime().available()
     assert not ok and "lacks ort.wasm.min.mjs" in why
     monkeypatch.setenv("KANJIEDGE_NODE", "")
     monkeypatch.setenv("PATH", str(tmp_path))
-    ok, why = ortweb.Runtime().available()
+    ok, why = ortweb.OrtWebRuntime().available()
     assert not ok and "`node` not found" in why
 
 
