@@ -25,7 +25,7 @@ from kanjiedge.export.pipeline.budgets import above_chance, budget_failure, chan
 from kanjiedge.export.pipeline.context import BuildContext, onnx_name
 from kanjiedge.export.pipeline.graph import check_ops, export_fp32, export_onnx, rewrite_ops, simplify
 from kanjiedge.export.pipeline.variants import make_variant
-from kanjiedge.export.pipeline.verify import test_set, torch_logits, verify_all
+from kanjiedge.export.pipeline.verify import class_overlap, test_set, torch_logits, verify_all
 
 __all__ = ["BuildContext", "build", "export_onnx", "onnx_name", "rewrite_ops", "simplify", "test_set",
            "torch_logits"]
@@ -89,6 +89,7 @@ def _fail(ctx, report, line):
 
 
 def _build(ctx, latency_runs, enforce_budgets=True):
+    class_overlap(ctx.meta["classes"], ctx.data.classes, getattr(ctx.data, "path", "the dataset"))  # fail early
     _export(ctx)
     report = verify_all(ctx, latency_runs=latency_runs)
     report["above_chance"] = above_chance(report["fp32_reference"]["accuracy"], report["test"]["n"],
