@@ -12,7 +12,8 @@ import torch
 
 from kanjiedge.dataset import load
 from kanjiedge.errors import UserError
-from kanjiedge.export.pipeline import build, export_onnx, rewrite_ops, simplify, test_set
+from kanjiedge.export.pipeline import build, export_onnx, rewrite_ops, simplify
+from kanjiedge.export.pipeline import test_set as split_images
 from kanjiedge.models import load_model
 from kanjiedge.profile import load_profile
 
@@ -28,7 +29,7 @@ def tiny_model(tiny_checkpoint, tiny_dataset):
 
 def _logit_span(model, data, size):
     """max - min of the PyTorch logits over the test split: the scale int8 rounding errors are judged against."""
-    x, _ = test_set(data, size)
+    x, _ = split_images(data, size)
     with torch.no_grad():
         logits = model(torch.from_numpy(x))
     return float(logits.max() - logits.min())

@@ -23,6 +23,11 @@ RUNTIMES: dict = {}  # name -> runtime instance, filled by @register_runtime
 EXPORTERS: dict = {}  # extra name -> exporter function f(ctx) -> list[Path], filled by @register_exporter
 
 
+class RuntimeFailure(RuntimeError):
+    """An engine failed to load or run a model here (its message names the file and the engine's own error).
+    Callers that report "did not run here" catch this and UserError, never a bare Exception."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Capability:
     """What one runtime can execute; `kanjiedge.profile` rejects a profile asking for more before any export."""

@@ -36,6 +36,18 @@ def _summary(rs):
     return {k: float(np.median([r[k] for r in rs])) for k in ("p50_ms", "p95_ms")}
 
 
+def interleaved_rounds(sess, ref, x1, rounds, per, warmup=3):
+    """Per-round `Session.latency` dicts of sess and ref (ref may be None), timed A B, B A, A B, ... so that a
+    load change hits both sides of a round alike. Returns (sess rounds, ref rounds)."""
+    a, b = [], []
+    for i in range(rounds):
+        order = [(sess, a), (ref, b)] if i % 2 == 0 else [(ref, b), (sess, a)]
+        for s, into in order:
+            if s is not None:
+                into.append(s.latency(x1, runs=per, warmup=warmup))
+    return a, b
+
+
 def paired_latency(sess, ref, x1, runs, rounds=10, warmup=3):
     """Latency of `sess` and, when `ref` is given, of `sess` relative to `ref`, in interleaved rounds.
 
@@ -48,13 +60,7 @@ def paired_latency(sess, ref, x1, runs, rounds=10, warmup=3):
     Returns:
         (sess {"p50_ms", "p95_ms"}, ref's or None, ratio_interval(...) or None); latencies are medians over rounds.
     """
-    per = max(5, runs // rounds)
-    a, b = [], []
-    for i in range(rounds):
-        order = [(sess, a), (ref, b)] if i % 2 == 0 else [(ref, b), (sess, a)]
-        for s, into in order:
-            if s is not None:
-                into.append(s.latency(x1, runs=per, warmup=warmup))
+    a, b = interleaved_rounds(sess, ref, x1, rounds, max(5, runs // rounds), warmup)
     if ref is None:
         return _summary(a), None, None
     ratios = [ra["p50_ms"] / rb["p50_ms"] for ra, rb in zip(a, b)]

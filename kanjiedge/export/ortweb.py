@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge.errors import UserError
-from kanjiedge.export.base import Capability, Runtime, Session, ThreadPolicy, register_exporter, register_runtime
+from kanjiedge.export.base import (Capability, Runtime, RuntimeFailure, Session, ThreadPolicy, register_exporter,
+                                   register_runtime)
 
 NAME = "onnxruntime-web"
 RUNNER = Path(__file__).with_name("ortweb_runner.mjs")
@@ -34,7 +35,7 @@ DIST_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-t
 CHUNK = 512  # images per request: bounds the memory of one frame (512*64*64*4 B = 8 MiB)
 
 
-class OrtWebError(RuntimeError):
+class OrtWebError(RuntimeFailure):
     """The Node process failed to load or run a model; the message includes Node's own error."""
 
 
