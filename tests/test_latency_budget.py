@@ -62,6 +62,18 @@ def test_slower_int8_fails_under_every_seed():
     assert not any(new for new, _ in (_verdict(1.5, s) for s in SEEDS))
 
 
+def test_the_one_timing_loop_runs_warmup_then_runs():
+    """Session.latency (every runtime's) calls the prepared function warmup + runs times, timing only the runs."""
+    calls = []
+
+    class Counting(Session):
+        def timed_call(self, x1):
+            return lambda: calls.append(x1.shape)
+
+    lat = Counting().latency(np.zeros((1, 1, 4, 4)), runs=7, warmup=2)
+    assert len(calls) == 9 and lat["runs"] == 7 and set(lat) == {"p50_ms", "p95_ms", "runs"}
+
+
 def test_interval_is_the_geometric_mean_with_t_bounds():
     r = ratio_interval([1.0, 1.2, 0.9, 1.1])
     assert r["rounds"] == 4 and r["ci"][0] < r["ratio"] < r["ci"][1]

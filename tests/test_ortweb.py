@@ -41,8 +41,8 @@ def test_fp16_graph_runs(web_rt):
 def test_latency_and_clean_shutdown(web_rt):
     sess = web_rt.load(tiny_models()["fp32"])
     proc = sess._proc
-    lat = sess.latency(images(1), runs=10, warmup=1)
-    assert 0 < lat["p50_ms"] <= lat["p95_ms"]
+    assert len(sess.times_ms(images(1), runs=7, warmup=1)) == 7  # timed inside Node, one figure per run
+    assert sess.latency(images(1), runs=10, warmup=1)["runs"] == 10
     sess.close()
     assert proc.returncode == 0
     with pytest.raises(ortweb.OrtWebError, match="session is closed"):
