@@ -9,6 +9,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
+import torch
 
 from kanjiedge.dataset import load
 from kanjiedge.export import pipeline
@@ -72,7 +73,12 @@ def test_report_measures_every_runtime_and_writes_tables_and_plots(artifacts, ti
     assert row["top1"] == pytest.approx(top1) and row["n"] == len(y)
 
     arch = report["architectures"]
-    assert len(arch) == 1 and arch[0]["params"] > 0 and 0 <= arch[0]["top1"] <= 100
+    model, meta = load_model(artifacts / "models" / "cnn" / "best.pt")
+    ax, ay = pipeline.test_set(load(tiny_dataset), meta["image_size"], MAX_TEST)
+    with torch.no_grad():
+        torch_top1 = float((model(torch.from_numpy(ax)).argmax(1).numpy() == ay).mean() * 100)
+    assert len(arch) == 1 and arch[0]["params"] == sum(p.numel() for p in model.parameters())
+    assert arch[0]["top1"] == pytest.approx(torch_top1) and arch[0]["n"] == len(ay)
     md = (out / "bench.md").read_text()
     for heading in ("Which target should I ship?", "Latency per runtime", "What each quantization costs",
                     "Trained architectures", "ETL decoder", "Not run on this machine"):

@@ -105,3 +105,13 @@ def test_minimal_profile_gets_defaults(tmp_path):
     """A one-line profile is a plain fp32 onnxruntime target."""
     p = load_profile(_write(tmp_path, 'description = "x"\n', "mini.toml"))
     assert p.name == "mini" and p.precisions == ("fp32",) and p.runtimes == ("onnxruntime",)
+
+
+def test_tract_runs_dynamic_quantization(tmp_path):
+    """tract runs DynamicQuantizeLinear + ConvInteger (test_tract shows it): a wasm profile that does not forbid
+    those ops may ask for dynamic int8."""
+    text = Path(load_profile("wasm").path).read_text(encoding="utf-8")
+    f = _write(tmp_path, text.replace('method = "static"', 'method = "dynamic"')
+               .replace('forbid = ["ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"]', 'forbid = []'), "d.toml")
+    assert load_profile(f).method == "dynamic"
+    assert "dynamic" in capabilities()["tract"].quant_methods
