@@ -151,7 +151,8 @@ def measure_architectures(models: Path, tests: TestSets):
         out.append({"arch": meta.get("arch"), "dir": best.parent.name,
                     "params": int(sum(p.numel() for p in model.parameters())),
                     "checkpoint_mb": best.stat().st_size / 1e6, "image_size": int(meta["image_size"]),
-                    "top1": float((order[:, 0] == y).mean() * 100), "top5": float((order == y[:, None]).any(1).mean() * 100),
+                    "top1": float((order[:, 0] == y).mean() * 100),
+                    "top5": float((order == y[:, None]).any(1).mean() * 100),
                     "n": int(n), "torch_cpu_p50_ms": p50, "classes": len(meta["classes"])})
         log(f"architecture {out[-1]['dir']}: top-1 {out[-1]['top1']:.2f}%")
     return out

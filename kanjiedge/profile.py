@@ -279,7 +279,8 @@ def _runtime_problems(p, rt, cap):
             yield (f"quant_format {p.quant_format!r} cannot run on {rt} ({cap.note}); "
                    f"it needs {' or '.join(cap.quant_formats)}")
         if cap.symmetric_int8_only and not (p.symmetric_activations and p.symmetric_weights):
-            yield f"{rt} needs signed symmetric int8 (zero-point 0): set symmetric_activations = symmetric_weights = true"
+            yield (f"{rt} needs signed symmetric int8 (zero-point 0): "
+                   "set symmetric_activations = symmetric_weights = true")
         if cap.symmetric_int8_only and not p.per_channel:
             yield f"{rt} int8 expects per_channel = true weight scales"
     if p.opset > cap.max_opset:

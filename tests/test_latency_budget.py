@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kanjiedge.errors import UserError
-from kanjiedge.export.base import RUNTIMES, Capability, Session, register_runtime
+from kanjiedge.export.base import RUNTIMES, Session, register_runtime
 from kanjiedge.export.latency import paired_latency, ratio_interval, within
 from kanjiedge.export.onnxrt import CpuRuntime, OrtSession
 from kanjiedge.export.pipeline.budgets import budget_failure, check_budgets

@@ -36,7 +36,10 @@ def runtime_modules() -> list[str]:
 def _discover():
     for module in runtime_modules():
         if module not in _found:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as e:  # a runtime module must import without its engine (it loads it in load())
+                raise UserError(f"{module}: cannot import it ({e})") from e
             _found.add(module)
 
 
