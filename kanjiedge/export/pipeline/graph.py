@@ -106,7 +106,6 @@ def export_fp32(ctx: BuildContext) -> Path:
     return path
 
 
-
 def _op_allowlist(profile):
     """The op types the profile's `[ops] only` names, from the runtime that declares that list."""
     for rt in profile.runtimes:
