@@ -109,13 +109,15 @@ def trtexec_command(file_name, precision, size, dynamic_batch) -> str:
 
 @register_exporter("trtexec")
 def export_trtexec(ctx):
-    """Check every ONNX variant for TensorRT and write trtexec.txt with one command per variant."""
+    """Check every ONNX variant for TensorRT (unless the runtime's hook already did) and write trtexec.txt with one
+    command per variant."""
     import onnx
 
     lines = ["# Build TensorRT engines on the Jetson (JetPack 4.6+ / TensorRT 8.2+), in this folder:"]
     checks = {}
     for precision, path in ctx.files.items():
-        checks[path.name] = check_graph(onnx.load(str(path)), path, ctx.profile)
+        done = ctx.static_checks.get(path.name, {}).get("tensorrt")  # the runtime hook ran them when "tensorrt"
+        checks[path.name] = done or check_graph(onnx.load(str(path)), path, ctx.profile)  # verifies the profile
         lines.append(f"# {path.name}: {precision}" + (" QDQ (explicit quantization)" if precision == "int8" else ""))
         lines.append(trtexec_command(path.name, precision, ctx.size, ctx.profile.dynamic_batch))
     out = Path(ctx.out) / "trtexec.txt"
