@@ -52,11 +52,20 @@ FONT_PACKAGES := fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothi
   fonts-sawarabi-gothic fonts-sawarabi-mincho fonts-hanazono
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
-PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
-MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py kanjiedge/augment.py kanjiedge/checks.py \
-                kanjiedge/outputs.py
-EXPORT_SRC   := $(wildcard kanjiedge/export/*.py kanjiedge/web/*) kanjiedge/edge.py kanjiedge/profile.py
-BENCH_SRC    := $(wildcard bench/*.py)
+# Sources per step: every module its command imports (transitively, imports inside functions included) and every
+# data file those modules read, so that editing one rebuilds what depends on it. tests/test_layout.py checks these
+# lists against the imports. ($(wildcard) of a file keeps a list valid while that module is being introduced.)
+CLI_SRC      := $(addprefix kanjiedge/,__init__.py __main__.py cli.py errors.py atomic.py hashing.py outputs.py \
+                checks.py)
+ETL_SRC      := $(addprefix kanjiedge/,etl.py etlcheck.py formats.py codes.py charsets.py native.py kanjivg.py \
+                data/co59.tsv)
+DATASET_SRC  := $(CLI_SRC) $(ETL_SRC) kanjiedge/dataset.py
+MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/preprocess.py) \
+                $(addprefix kanjiedge/,train.py augment.py modelcard.py dataname.py)
+EXPORT_SRC   := $(MODEL_SRC) $(wildcard kanjiedge/export/*.py kanjiedge/export/*.mjs kanjiedge/export/pipeline/*.py \
+                kanjiedge/web/* kanjiedge/ortweb_files.py) $(addprefix kanjiedge/,edge.py profile.py webpage.py)
+BENCH_SRC    := $(EXPORT_SRC) $(wildcard bench/*.py) \
+                $(addprefix kanjiedge/,evaluate.py breakdown.py fonts.py fontwriter.py synth.py)
 
 # Real ETL files if the user put any in ETL_DIR (INFO files are not data), else the synthetic stand-in.
 ETL_FILES    := $(shell find $(ETL_DIR) -type f -name 'ETL*' ! -name '*INFO*' 2>/dev/null | sort)
@@ -120,9 +129,10 @@ $(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/syn
 	  $(FONT_ARGS) --out $(@D)/$$f; done
 	@touch $@
 
+# what `kanjiedge synth` and `kanjiedge fonts write` also run (the ETL writer checks its records with the reader)
+$(A)/synth/etl9g/.done $(A)/synth/fonts/.done: $(CLI_SRC) $(ETL_SRC) build/ffi.stamp
+
 # every module `kanjiedge dataset` imports, and the CO-59 table: a label or format fix rebuilds the dataset
-DATASET_SRC  := $(addprefix kanjiedge/,dataset.py etl.py etlcheck.py formats.py codes.py charsets.py native.py \
-                kanjivg.py atomic.py errors.py outputs.py checks.py cli.py __main__.py __init__.py data/co59.tsv)
 dataset: $(DATA)
 $(DATA): $(SOURCE) $(FONT_DONE) build/ffi.stamp $(DATASET_SRC)
 	$(PY) -m kanjiedge dataset --etl-dir $(SOURCE_DIR) --out $(@D) $(if $(FONT_DONE),--train-only $(A)/synth/fonts)
@@ -144,18 +154,22 @@ edge-all: $(TARGETS:%=$(A)/edge/%/verify.json)
 $(A)/edge/%/verify.json: targets/%.toml $(A)/models/$(EDGE_ARCH)/model-card.md $(EXPORT_SRC) node_modules/.installed
 	$(PY) -m kanjiedge edge $* --model $(A)/models/$(EDGE_ARCH) --data $(DATA:/manifest.json=) --out $(@D) $(EDGE_ARGS)
 
-## bench
-bench: $(A)/reports/bench.json
+## bench (+ the pytest-benchmark micro-benchmarks of bench/, marker `microbench`)
+bench: $(A)/reports/bench.json $(A)/reports/microbench.json
+$(A)/reports/microbench.json: $(BENCH_SRC) build/ffi.stamp
+	@mkdir -p $(@D)
+	$(PY) -m pytest -q -p no:cacheprovider -o python_files='bench_*.py' -m microbench bench/ --benchmark-json=$@
 $(A)/reports/bench.json: $(TARGETS:%=$(A)/edge/%/verify.json) $(wildcard $(A)/models/*/best.pt) $(BENCH_SRC) build/ffi.stamp \
   | fonts
 	$(PY) -m bench.report --data $(DATA:/manifest.json=) --edge $(A)/edge --models $(A)/models --out $(@D) \
 	  $(if $(EVAL_DIR),--etl-dir $(EVAL_DIR))
 
 ## tests: installs the browser the web-page test drives, if missing
-chromium-installed:
+build/chromium.stamp:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
+	@mkdir -p $(@D) && touch $@
 
-test: build/ffi.stamp node_modules/.installed chromium-installed fonts
+test: build/ffi.stamp node_modules/.installed build/chromium.stamp fonts
 	$(PY) -m pytest -q tests
 
 clean:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from kanjiedge import etl
 
@@ -184,8 +185,10 @@ def main(argv=None) -> int:
 
 
 # ---------------------------------------------------------------------------------- pytest-benchmark
+# `make bench` runs these (marker microbench): pytest -o python_files='bench_*.py' -m microbench bench/
 
 
+@pytest.mark.microbench
 def test_numpy_decode_resize(benchmark):
     path = synthetic_etl9g()
     cv2.setNumThreads(1)
@@ -193,12 +196,14 @@ def test_numpy_decode_resize(benchmark):
     assert out.shape == (RECORDS, SIZE, SIZE)
 
 
+@pytest.mark.microbench
 def test_c_decode_resize(benchmark):
     path = synthetic_etl9g()
     out = benchmark.pedantic(c_decode, args=(path,), rounds=3, iterations=1)
     assert out.shape == (RECORDS, SIZE, SIZE)
 
 
+@pytest.mark.microbench
 def test_c_decode_moment_2_threads(benchmark):
     path = synthetic_etl9g()
     out = benchmark.pedantic(c_decode, args=(path, SIZE, "moment", 2), rounds=3, iterations=1)

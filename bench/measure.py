@@ -9,9 +9,9 @@ With --accuracy it only runs the test set (top-1/top-5); otherwise it times and 
 accuracy pass's buffers never count in the memory figure.
 
 Prints one JSON object on stdout. Only numpy and the runtime are imported (no torch), so the memory figures are
-those of the runtime. Latency is measured in alternating rounds against the fp32 baseline (when given), so
-CPU-load drift hits both equally; each figure is the median over rounds, with the spread (min..max of the
-per-round medians) reported next to it.
+those of the runtime. Latency is measured in interleaved rounds against the fp32 baseline (when given,
+`kanjiedge.export.latency`), so CPU-load drift hits both equally; each figure is the median over rounds, with the
+spread (min..max of the per-round medians) next to it, and the ratio to fp32 with its 99% interval.
 """
 
 import argparse
@@ -62,16 +62,6 @@ def predictions(sess, x, batch=256):
     return np.concatenate(out)
 
 
-def rounds_latency(sess, base, x1, rounds, per):
-    """Per-round p50/p95 of sess (and of base, the fp32 baseline, when given) measured alternately."""
-    a, b = [], []
-    for _ in range(rounds):
-        a.append(sess.latency(x1, runs=per, warmup=3))
-        if base is not None:
-            b.append(base.latency(x1, runs=per, warmup=3))
-    return a, b
-
-
 def summarize(rs):
     if not rs:
         return None
@@ -95,6 +85,7 @@ def throughput(sess, x, batch=64, seconds=1.0):
 
 def measure(args) -> dict:
     from kanjiedge.export import get_runtime
+    from kanjiedge.export.latency import interleaved_rounds, ratio_interval
 
     rt = get_runtime(args.runtime)
     ok, why = rt.available()
@@ -114,8 +105,10 @@ def measure(args) -> dict:
             res["n"] = int(len(y))
             return res
         x64 = np.ascontiguousarray(x[:64], dtype=np.float32)
-        a, b = rounds_latency(sess, base, x64[:1], args.rounds, args.runs)
+        a, b = interleaved_rounds(sess, base, x64[:1], args.rounds, args.runs)
         res["latency"], res["fp32_latency"] = summarize(a), summarize(b)
+        if b:
+            res["vs_fp32"] = ratio_interval([ra["p50_ms"] / rb["p50_ms"] for ra, rb in zip(a, b)])
         res["throughput_b64"] = throughput(sess, x64)
         res["peak_rss_mb"] = peak_mb(sess)
         res["rss_before_load_mb"] = before if runner_pid(sess) == "self" else 0.0
@@ -138,10 +131,13 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--runs", type=int, default=60, help="batch-1 runs per round")
     args = p.parse_args(argv)
+    from kanjiedge.errors import UserError
+    from kanjiedge.export.base import RuntimeFailure
+
     try:
         res = measure(args)
-    except Exception as e:  # one line for the report, never a traceback in the middle of a table
-        res = {"ran": False, "why": f"{type(e).__name__}: {e}".splitlines()[0]}
+    except (UserError, RuntimeFailure) as e:  # the engine refused or failed: one line for the report's table;
+        res = {"ran": False, "why": f"{type(e).__name__}: {e}".splitlines()[0]}  # a bug still gives a traceback
     print(json.dumps(res))
     return 0
 

@@ -6,7 +6,7 @@
 For every target in targets/ (with a built artifact) and every exported precision it measures, in each verifying
 runtime (onnxruntime CPU at 1 and 2 threads, tract, onnxruntime-web WASM under Node; CUDA/TensorRT rows say why
 they did not run here): top-1/top-5 on the writer-disjoint test split, size on disk, peak memory, load time,
-batch-1 latency p50/p95 (median of alternating rounds against the fp32 baseline of the same run, spread shown)
+batch-1 latency p50/p95 (median of interleaved rounds against the fp32 baseline of the same run, spread shown)
 and batch-64 throughput. Each measurement runs in a fresh process (bench/measure.py). It adds every trained
 architecture (PyTorch accuracy, parameters, size) and the C codec's decode speed vs its numpy reference.
 
@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge import atomic, outputs
+from kanjiedge.export import get_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
-THREADED = ("onnxruntime", "onnxruntime-cuda")  # runtimes measured at 1 and 2 intra-op threads
-STATIC_ONLY = ("tensorrt",)  # runtimes that need hardware we do not have: verify.json holds their static checks
 
 
 def log(msg):
@@ -45,7 +44,7 @@ class TestSets:
 
     def get(self, size):
         if size not in self.cache:
-            from kanjiedge.export.pipeline import test_set
+            from kanjiedge.export.pipeline.verify import test_set
 
             x, y = test_set(self.data, size, self.max_test)
             px, py = self.work / f"x{size}.npy", self.work / f"y{size}.npy"
@@ -57,7 +56,7 @@ class TestSets:
 
 def variants(profile, folder: Path):
     """[(precision, path)] of the ONNX files a target ships, main model first."""
-    from kanjiedge.export.pipeline import onnx_name
+    from kanjiedge.export.pipeline.context import onnx_name
 
     out = [(p, folder / onnx_name(profile, p)) for p in (profile.precision, *profile.also)]
     return [(p, f) for p, f in out if f.exists()]
@@ -106,10 +105,12 @@ def measure_target(profile, folder: Path, edge: Path, tests: TestSets, runs):
     rows = []
     for precision, path in variants(profile, folder):
         for rt in profile.runtimes:
-            if rt in STATIC_ONLY:
-                rows.append(static_row(profile, precision, path, rt, verify))
+            runtime = get_runtime(rt)
+            ok, why = runtime.available()
+            if not ok:
+                rows.append(unavailable_row(profile, precision, path, rt, verify, why))
                 continue
-            threads_list = (1, 2) if rt in THREADED else (1 if rt == "onnxruntime-web" else None,)
+            threads_list = runtime.threads.bench  # e.g. 1 and 2 intra-op threads for onnxruntime CPU
             log(f"{profile.name}: {path.name} in {rt}: accuracy")
             acc = run_measure(path, rt, threads_list[0], xy, accuracy=True)
             for threads in threads_list:
@@ -123,18 +124,18 @@ def measure_target(profile, folder: Path, edge: Path, tests: TestSets, runs):
             "verify": verify, "fp32_baseline": str(base) if base else None, "rows": rows}
 
 
-def static_row(profile, precision, path, rt, verify):
+def unavailable_row(profile, precision, path, rt, verify, why):
+    """The row of a runtime that cannot run here: why, and what the build ran instead (from verify.json)."""
     v = verify["variants"].get(path.name, {}).get("runtimes", {}).get(rt, {})
-    why = v.get("why") or v.get("status") or "static checks only"
     return {"target": profile.name, "precision": precision, "file": path.name, "size_mb": path.stat().st_size / 1e6,
-            "runtime": rt, "threads": None, "ran": False, "why": why, "static_checks": v.get("checks")}
+            "runtime": rt, "threads": None, "ran": False, "why": v.get("why") or why}
 
 
 def measure_architectures(models: Path, tests: TestSets):
     """PyTorch accuracy / parameters / size / batch-1 CPU latency of every trained architecture."""
-    import time
-
     import torch
+
+    from kanjiedge.export.base import FunctionSession
 
     from kanjiedge.models import load_model
 
@@ -145,20 +146,14 @@ def measure_architectures(models: Path, tests: TestSets):
         x, y = np.load(x), np.load(y)
         with torch.no_grad():
             logits = np.concatenate([model(torch.from_numpy(x[i:i + 256])).numpy() for i in range(0, len(x), 256)])
-            x1 = torch.from_numpy(x[:1])
-            for _ in range(5):
-                model(x1)
-            ms = []
-            for _ in range(50):
-                t0 = time.perf_counter()
-                model(x1)
-                ms.append((time.perf_counter() - t0) * 1e3)
+            p50 = FunctionSession(lambda b: model(torch.from_numpy(b))).latency(x[:1], runs=50, warmup=5)["p50_ms"]
         order = np.argsort(-logits, axis=1, kind="stable")[:, :5]
         out.append({"arch": meta.get("arch"), "dir": best.parent.name,
                     "params": int(sum(p.numel() for p in model.parameters())),
                     "checkpoint_mb": best.stat().st_size / 1e6, "image_size": int(meta["image_size"]),
-                    "top1": float((order[:, 0] == y).mean() * 100), "top5": float((order == y[:, None]).any(1).mean() * 100),
-                    "n": int(n), "torch_cpu_p50_ms": float(np.median(ms)), "classes": len(meta["classes"])})
+                    "top1": float((order[:, 0] == y).mean() * 100),
+                    "top5": float((order == y[:, None]).any(1).mean() * 100),
+                    "n": int(n), "torch_cpu_p50_ms": p50, "classes": len(meta["classes"])})
         log(f"architecture {out[-1]['dir']}: top-1 {out[-1]['top1']:.2f}%")
     return out
 

@@ -16,7 +16,6 @@ interrupted run leaves either the previous dataset or nothing. When both the bin
 """
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 
 from kanjiedge import checks, outputs
 from kanjiedge.errors import UserError
+from kanjiedge.hashing import sha256_file
 
 DEFAULTS = {"size": 64, "normalize": "moment", "seed": 0}
 
@@ -75,14 +75,6 @@ def find_sources(etl_dir) -> tuple[list[Source], list[str]]:
     binary = [s for s in found if "B" in s.variant and s.family in grey]
     notes = [f"{s.path}: skipped, the {s.family}G files hold the same samples in grey" for s in binary]
     return [s for s in found if s not in binary], notes
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def expected_records(src: Source) -> int:
@@ -195,7 +187,7 @@ def _decode_into(images, sources, size, normalize, acc, progress) -> int:
     from kanjiedge import etl
 
     hasher = ThreadPoolExecutor(1, thread_name_prefix="sha256")
-    digests = [hasher.submit(sha256, src.path) for src in sources]
+    digests = [hasher.submit(sha256_file, src.path) for src in sources]
     offset = 0
     try:
         with tqdm(total=len(images), unit="rec", desc="dataset", disable=not progress, file=sys.stderr,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 import pytest
+import torch
 
 from kanjiedge.dataset import load
 from kanjiedge.export import pipeline
@@ -55,10 +56,14 @@ def test_report_measures_every_runtime_and_writes_tables_and_plots(artifacts, ti
         for file in ("model.onnx", "model-fp32.onnx"):
             got = {(r["runtime"], r["threads"]) for r in rows if r["file"] == file and r["ran"]}
             assert got == runs, (target, file, [r.get("why") for r in rows if not r["ran"]])
-        for r in rows:
-            assert r["latency"]["p50_ms"] > 0 and r["throughput_b64"] > 0 and r["peak_rss_mb"] > 0
-            if r["file"] == "model.onnx":  # int8: its fp32 baseline was timed in the same process
-                assert r["fp32_latency"]["p50_ms"] > 0
+        for r in rows:  # 5 rounds of 5 runs; the median round lies within the rounds' spread
+            lat = r["latency"]
+            assert lat["runs"] == 25 and lat["p50_min_ms"] <= lat["p50_ms"] <= lat["p50_max_ms"]
+            if r["file"] == "model.onnx":  # int8: its fp32 baseline was timed in the same process, interleaved
+                assert r["fp32_latency"]["runs"] == 25 and r["vs_fp32"]["rounds"] == 5
+                assert r["vs_fp32"]["ci"][0] <= r["vs_fp32"]["ratio"] <= r["vs_fp32"]["ci"][1]
+            else:
+                assert r["fp32_latency"] is None
 
     size = json.loads((artifacts / "edge" / "rpi" / "preprocess.json").read_text())["size"]
     x, y = pipeline.test_set(load(tiny_dataset), size, MAX_TEST)
@@ -68,7 +73,12 @@ def test_report_measures_every_runtime_and_writes_tables_and_plots(artifacts, ti
     assert row["top1"] == pytest.approx(top1) and row["n"] == len(y)
 
     arch = report["architectures"]
-    assert len(arch) == 1 and arch[0]["params"] > 0 and 0 <= arch[0]["top1"] <= 100
+    model, meta = load_model(artifacts / "models" / "cnn" / "best.pt")
+    ax, ay = pipeline.test_set(load(tiny_dataset), meta["image_size"], MAX_TEST)
+    with torch.no_grad():
+        torch_top1 = float((model(torch.from_numpy(ax)).argmax(1).numpy() == ay).mean() * 100)
+    assert len(arch) == 1 and arch[0]["params"] == sum(p.numel() for p in model.parameters())
+    assert arch[0]["top1"] == pytest.approx(torch_top1) and arch[0]["n"] == len(ay)
     md = (out / "bench.md").read_text()
     for heading in ("Which target should I ship?", "Latency per runtime", "What each quantization costs",
                     "Trained architectures", "ETL decoder", "Not run on this machine"):

@@ -1,5 +1,6 @@
 """`kanjiedge edge` command line: unknown targets list the valid ones; a real checkpoint folder + dataset folder
-produce a verified artifact folder; a broken budget exits non-zero with one line and no verify.json."""
+produce a verified artifact folder; a broken budget, a model at chance level, or a dataset sharing no class with
+the model exits non-zero with one line and no verify.json; a dataset sharing some classes is verified on those."""
 
 import json
 
@@ -19,8 +20,8 @@ def test_unknown_target_lists_valid_ones(capsys):
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_dataset, tmp_path_factory):
-    """A checkpoint folder in the ARCHITECTURE.md format (untrained weights: the CLI path is what is tested)."""
+def untrained(tiny_dataset, tmp_path_factory):
+    """A checkpoint folder in the ARCHITECTURE.md format with untrained weights: accuracy at chance level."""
     data = load(tiny_dataset)
     torch.manual_seed(0)
     model = create_model("cnn", len(data.classes), 32, widths=(8, 16, 32))
@@ -38,6 +39,12 @@ def _edge(target, checkpoint, data, out, extra=()):
                  "--max-test", "16", "--latency-runs", "5", *extra])
 
 
+@pytest.fixture(scope="module")
+def checkpoint(tiny_checkpoint):
+    """conftest's trained tiny cnn (32x32 input): clearly above chance on tiny_dataset."""
+    return tiny_checkpoint
+
+
 def test_cli_builds_verified_folder(checkpoint, tiny_dataset, tmp_path, capsys):
     """A profile given as a path builds model.onnx + side files + verify.json whose source hash is the checkpoint's."""
     prof = tmp_path / "cpu.toml"
@@ -45,10 +52,11 @@ def test_cli_builds_verified_folder(checkpoint, tiny_dataset, tmp_path, capsys):
     assert _edge(prof, checkpoint, tiny_dataset, tmp_path / "out") == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     verify = json.loads((tmp_path / "out" / "verify.json").read_text())
-    from kanjiedge.export.pipeline import sha256_file
+    from kanjiedge.hashing import sha256_file
 
     assert verify["source"]["sha256"] == sha256_file(checkpoint / "best.pt")
     assert summary["top1_agreement_vs_torch"] == 1.0 and verify["budgets"]["max_accuracy_drop_pt"]["ok"]
+    assert verify["above_chance"]["ok"] and verify["classes"]["shared"] == verify["classes"]["model_classes"]
     assert "ort.InferenceSession(\"model.onnx\"" in (tmp_path / "out" / "README.md").read_text()
 
 
@@ -70,3 +78,54 @@ def test_report_budgets_records_the_breach_instead_of_failing(checkpoint, tiny_d
     verify = json.loads((tmp_path / "out" / "verify.json").read_text())
     assert verify["budgets"]["max_size_mb"]["ok"] is False
     assert "budget broken: max_size_mb" in verify["budget_failure"]
+
+
+def _cpu_profile(tmp_path):
+    prof = tmp_path / "cpu.toml"
+    prof.write_text('runtimes = ["onnxruntime"]\n')
+    return prof
+
+
+def test_model_at_chance_fails_the_build(untrained, tiny_dataset, tmp_path, capsys):
+    """Untrained weights score about 1/classes: exit 1, one line saying it is not above chance, no verify.json."""
+    assert _edge(_cpu_profile(tmp_path), untrained, tiny_dataset, tmp_path / "out") == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    n = len(load(tiny_dataset).classes)
+    assert len(err) == 1 and f"is not clearly above chance ({100 / n:.1f} %" in err[0], err
+    assert not (tmp_path / "out" / "verify.json").exists()
+    failed = json.loads((tmp_path / "out" / "verify.failed.json").read_text())
+    assert failed["above_chance"]["ok"] is False and failed["above_chance"]["n"] == 16
+
+
+def _dataset_of(chars, tmp_path):
+    from conftest import TINY_SEED, TINY_WRITERS
+    from kanjiedge import dataset, synth
+
+    synth.write("etl9g", TINY_WRITERS, TINY_SEED, tmp_path / "synth" / "etl9g", chars=chars, jobs=1, progress=False)
+    return dataset.build(tmp_path / "synth" / "etl9g", tmp_path / "ds", size=64, normalize="moment", progress=False)
+
+
+def test_dataset_sharing_no_class_is_one_clear_error(checkpoint, tmp_path, capsys):
+    """A dataset of characters the model never saw: exit 1 with one line naming the dataset, no verify.json."""
+    data = _dataset_of("火水金土月", tmp_path)
+    assert _edge(_cpu_profile(tmp_path), checkpoint, data, tmp_path / "out") == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert len(err) == 1 and f"{data}: none of its 5 classes is among the model's" in err[0], err
+    assert not (tmp_path / "out" / "verify.json").exists()
+
+
+def test_dataset_sharing_some_classes_is_verified_on_those(checkpoint, tmp_path):
+    """12 shared classes + 3 the model lacks: verified on the shared ones (labels mapped to the model's indices),
+    and verify.json names what differs."""
+    from conftest import TINY_CHARS
+
+    from kanjiedge.models import load_model
+
+    model_classes = load_model(checkpoint)[1]["classes"]
+    data = _dataset_of(TINY_CHARS[:12] + "火水金", tmp_path)
+    assert _edge(_cpu_profile(tmp_path), checkpoint, data, tmp_path / "out") == 0
+    verify = json.loads((tmp_path / "out" / "verify.json").read_text())
+    assert sorted(verify["classes"].pop("only_in_dataset")) == sorted("火水金")  # in the dataset's (JIS) order
+    assert verify["classes"] == {"model_classes": len(model_classes), "dataset_classes": 15, "shared": 12,
+                                 "only_in_model": [c for c in model_classes if c not in TINY_CHARS[:12]]}
+    assert verify["above_chance"]["chance"] == pytest.approx(1 / 12) and verify["summary"]["accuracy"] > 0.5

@@ -13,42 +13,25 @@ import torch
 from kanjiedge.dataset import load
 from kanjiedge.errors import UserError
 from kanjiedge.export.pipeline import build, export_onnx, rewrite_ops, simplify
-from kanjiedge.models import create_model
+from kanjiedge.export.pipeline import test_set as split_images
+from kanjiedge.models import load_model
 from kanjiedge.profile import load_profile
 
 TARGETS = sorted(Path(__file__).resolve().parent.parent.glob("targets/*.toml"))
-SIZE = 32  # tiny input side (the dataset's 64x64 glyphs are area-resized, as training does)
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tiny_dataset):
-    """(model, meta, dataset): a narrow cnn trained for a few steps on the tiny dataset, so logits have margins."""
-    from kanjiedge.train import resize_u8
-
-    torch.manual_seed(0)
-    data = load(tiny_dataset)
-    idx = data.split_indices("train")
-    x = resize_u8(data.images, idx, SIZE).float() / 255
-    y = torch.from_numpy(np.asarray(data.labels[idx], dtype=np.int64))
-    model = create_model("cnn", len(data.classes), SIZE, widths=(16, 32, 64))
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
-    for step in range(150):
-        b = torch.randint(0, len(x), (32,))
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x[b]), y[b]).backward()
-        opt.step()
-    meta = {"arch": "cnn", "arch_kwargs": {"widths": [16, 32, 64]}, "image_size": SIZE, "path": "tiny.pt",
-            "classes": [c["char"] for c in data.classes],
-            "preprocess": {"size": SIZE, "normalize": "moment", "scale": 1 / 255, "ink": "high", "resize": "area"}}
-    return model.eval(), meta, data
+def tiny_model(tiny_checkpoint, tiny_dataset):
+    """(model, meta, dataset): conftest's trained tiny cnn (32x32 input) and the dataset it was trained on."""
+    model, meta = load_model(tiny_checkpoint)
+    return model, meta, load(tiny_dataset)
 
 
-def _logit_span(model, data):
+def _logit_span(model, data, size):
     """max - min of the PyTorch logits over the test split: the scale int8 rounding errors are judged against."""
-    from kanjiedge.train import resize_u8
-
+    x, _ = split_images(data, size)
     with torch.no_grad():
-        logits = model(resize_u8(data.images, data.split_indices("test"), SIZE).float() / 255)
+        logits = model(torch.from_numpy(x))
     return float(logits.max() - logits.min())
 
 
@@ -63,41 +46,66 @@ def _no_budgets(profile):
 def test_profile_exports_runs_and_matches_pytorch(path, tiny_model, tmp_path):
     """Every variant of every profile runs in each available runtime; fp32/fp16 match PyTorch closely, int8 keeps
     top-1 within a tolerance; metadata_props, side files and verify.json are written; unavailable runtimes are
-    reported as skipped with a reason (TensorRT: static checks + trtexec.txt instead)."""
+    reported as skipped with what ran instead (TensorRT: its static checks + trtexec.txt)."""
     model, meta, data = tiny_model
     profile = _no_budgets(load_profile(path))
     report = build(profile, model, meta, data, tmp_path, "0" * 64, max_test=48, latency_runs=5)
-    span = _logit_span(model, data)
+    span = _logit_span(model, data, meta["image_size"])
     assert json.loads((tmp_path / "verify.json").read_text()) == json.loads(json.dumps(report))
     for name, variant in report["variants"].items():
         props = {p.key: p.value for p in onnx.load(str(tmp_path / name)).metadata_props}
         assert json.loads(props["kanjiedge.labels"]) == meta["classes"] and props["kanjiedge.profile"] == path.stem
         for rt, res in variant["runtimes"].items():
             if res["status"] == "skipped":
-                assert rt == "tensorrt" and "static TensorRT checks" in res["why"]
+                _check_skipped(rt, res, variant)
                 continue
             # int8 logits differ from fp32 by rounding that depends on the CPU's integer kernels (VNNI or not), so
             # their bound is a share of the logits' own span: a wrong scale or zero point lands far outside it.
             tol = {"fp32": (1.0, 1e-3), "fp16": (0.97, 0.05), "int8": (0.75, 0.25 * span)}[variant["precision"]]
             assert res["top1_agreement_vs_torch"] >= tol[0], (name, rt, res)
             assert res["max_abs_logit_diff"] <= tol[1], (name, rt, res)
-            assert res["latency_ms"] and all(v["p50_ms"] > 0 for v in res["latency_ms"].values())
+            _check_latency(profile, rt, variant, res["latency_ms"])
     for f in ("labels.json", "preprocess.json", "model.safetensors", "README.md"):
         assert (tmp_path / f).is_file()
     _check_extras(profile, tmp_path, report)
 
 
+def _check_skipped(rt, res, variant):
+    """Only TensorRT is missing here; its entry says so and lists the static checks that did run on this file."""
+    assert rt == "tensorrt" and res["why"].startswith("TensorRT is not installed here"), res
+    checks = res["static_checks"]
+    assert checks["opset"] == 13 and "ran instead: static tensorrt checks" in res["why"]
+    assert (checks["qdq_nodes"] > 0) == (variant["precision"] == "int8"), checks
+
+
+def _check_latency(profile, rt, variant, latency):
+    """One entry per thread count the runtime follows; the main file, when not fp32, is paired with fp32 over 10
+    rounds and its ratio lies inside its own interval."""
+    from kanjiedge.export import get_runtime
+
+    counts = get_runtime(rt).threads.counts(profile)
+    assert list(latency) == [f"threads={t or 'default'}" for t in counts]
+    for entry in latency.values():
+        assert entry["p50_ms"] <= entry["p95_ms"]
+        if variant["file"] == "model.onnx" and variant["precision"] != "fp32":
+            lo, hi = entry["vs_fp32_ci"]
+            assert entry["vs_fp32_rounds"] == 10 and lo <= entry["vs_fp32"] <= hi
+        else:
+            assert "vs_fp32" not in entry
+
+
 def _check_extras(profile, out, report):
     if "trtexec" in profile.extras:
         text = (out / "trtexec.txt").read_text()
-        assert "--onnx=model.onnx --int8 --fp16" in text and f"--maxShapes=image:32x1x{SIZE}x{SIZE}" in text
+        assert "--onnx=model.onnx --int8 --fp16" in text and "--maxShapes=image:32x1x32x32" in text
     if "bnb" in profile.extras:
         for qt in profile.bnb_types:
             res = report["extra_results"][f"bnb-{qt}"]
             assert (out / res["file"]).is_file() and res["size_ratio_vs_fp32"] < 0.6
             assert res["top1_agreement_vs_torch"] >= 0.5  # a broken reload is ~1/24
     if "web" in profile.extras:
-        assert (out / "web").is_dir() or any(out.glob("*.html"))
+        web = out / "web"
+        assert (web / "index.html").is_file() and (web / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
 
 
 def test_int8_graph_is_static_qdq_without_integer_ops(tiny_model, tmp_path):

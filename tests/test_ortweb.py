@@ -41,8 +41,8 @@ def test_fp16_graph_runs(web_rt):
 def test_latency_and_clean_shutdown(web_rt):
     sess = web_rt.load(tiny_models()["fp32"])
     proc = sess._proc
-    lat = sess.latency(images(1), runs=10, warmup=1)
-    assert 0 < lat["p50_ms"] <= lat["p95_ms"]
+    assert len(sess.times_ms(images(1), runs=7, warmup=1)) == 7  # timed inside Node, one figure per run
+    assert sess.latency(images(1), runs=10, warmup=1)["runs"] == 10
     sess.close()
     assert proc.returncode == 0
     with pytest.raises(ortweb.OrtWebError, match="session is closed"):
@@ -65,11 +65,11 @@ def test_unloadable_model_is_one_clear_error(web_rt, tmp_path):
 
 def test_missing_node_or_package_is_explained(monkeypatch, tmp_path):
     monkeypatch.setenv("KANJIEDGE_ORTWEB_DIST", str(tmp_path))
-    ok, why = ortweb.Runtime().available()
+    ok, why = ortweb.OrtWebRuntime().available()
     assert not ok and "lacks ort.wasm.min.mjs" in why
     monkeypatch.setenv("KANJIEDGE_NODE", "")
     monkeypatch.setenv("PATH", str(tmp_path))
-    ok, why = ortweb.Runtime().available()
+    ok, why = ortweb.OrtWebRuntime().available()
     assert not ok and "`node` not found" in why
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kanjiedge.errors import UserError
-from kanjiedge.export import CAPABILITIES, EXPORTER_MODULES
+from kanjiedge.export import EXPORTER_MODULES, capabilities
 from kanjiedge.profile import TargetProfile, list_targets, load_profile
 
 TARGETS = sorted(Path(__file__).resolve().parent.parent.glob("targets/*.toml"))
@@ -19,7 +19,7 @@ def test_every_profile_loads(path):
     p = load_profile(path)
     assert p == load_profile(path.stem)
     assert isinstance(p, TargetProfile) and p.name == path.stem
-    assert set(p.runtimes) <= set(CAPABILITIES) and set(p.extras) <= set(EXPORTER_MODULES)
+    assert set(p.runtimes) <= set(capabilities()) and set(p.extras) <= set(EXPORTER_MODULES)
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.opset = 99
 
@@ -58,7 +58,7 @@ def _variant(tmp_path, base, old, new):
     ("also = [\"fp32\"]", "also = [\"fp16\"]", ["fp16", "cannot run on tract"]),
     ("opset = 17", "opset = 18", ["opset 18 needs dynamo = true"]),
     ("\ndynamo = false", "\ndynamo = true", ["dynamo = true with opset 17", "silently writes opset 18"]),
-    ("method = \"static\"", "method = \"dynamic\"", ["dynamic", "tract"]),
+    ("method = \"static\"", "method = \"dynamic\"", ["dynamic", "ConvInteger", "forbid"]),
     ("calibration_samples = 512", "calibration_samples = 0", ["calibration_samples >= 1"]),
     ("optimize_for = \"size\"", "optimize_for = \"\"", ["optimize_for"]),
 ])
@@ -105,3 +105,13 @@ def test_minimal_profile_gets_defaults(tmp_path):
     """A one-line profile is a plain fp32 onnxruntime target."""
     p = load_profile(_write(tmp_path, 'description = "x"\n', "mini.toml"))
     assert p.name == "mini" and p.precisions == ("fp32",) and p.runtimes == ("onnxruntime",)
+
+
+def test_tract_runs_dynamic_quantization(tmp_path):
+    """tract runs DynamicQuantizeLinear + ConvInteger (test_tract shows it): a wasm profile that does not forbid
+    those ops may ask for dynamic int8."""
+    text = Path(load_profile("wasm").path).read_text(encoding="utf-8")
+    f = _write(tmp_path, text.replace('method = "static"', 'method = "dynamic"')
+               .replace('forbid = ["ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"]', 'forbid = []'), "d.toml")
+    assert load_profile(f).method == "dynamic"
+    assert "dynamic" in capabilities()["tract"].quant_methods

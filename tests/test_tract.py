@@ -43,9 +43,13 @@ def test_batch_one_equals_batch_n(tract_rt):
     np.testing.assert_allclose(sess.run(x), one_by_one, atol=1e-5)
 
 
-def test_latency_reports_percentiles(tract_rt):
-    lat = tract_rt.load(tiny_models()["qdq"]).latency(images(1), runs=10, warmup=1)
-    assert 0 < lat["p50_ms"] <= lat["p95_ms"] and lat["runs"] == 10
+def test_latency_times_one_cached_plan(tract_rt):
+    """The shared timing loop runs the batch-1 plan prepared once (not re-planned per run) `runs` times."""
+    sess = tract_rt.load(tiny_models()["qdq"])
+    plan = sess._plan(1)
+    lat = sess.latency(images(1), runs=10, warmup=1)
+    assert lat["runs"] == 10 and lat["p50_ms"] <= lat["p95_ms"] and list(sess._plans) == [1]
+    assert sess._plan(1) is plan
 
 
 def test_refuses_contrib_ops_naming_the_op(tract_rt):

@@ -160,9 +160,9 @@ def _state_bytes(state) -> int:
 
 def _verify(ctx, path, ref_model):
     """Reload `path` and compare it with the fp32 PyTorch model on the test split."""
-    from kanjiedge.export.pipeline import test_set, torch_logits
+    from kanjiedge.export.pipeline.verify import test_set, torch_logits
 
-    x, y = test_set(ctx.data, ctx.size, ctx.max_test)
+    x, y = test_set(ctx.data, ctx.size, ctx.max_test, classes=ctx.meta["classes"])
     ref = torch_logits(ref_model, x)
     got = torch_logits(load_4bit(path, ref_model), x)
     pred = got.argmax(1)

@@ -5,19 +5,30 @@ Graph optimisation is ORT_ENABLE_ALL: on CPU it fuses QuantizeLinear/DequantizeL
 QLinearConv / QGemm kernels at load time, which is what makes an int8 QDQ graph faster than fp32 there.
 """
 
-import time
-
 import numpy as np
-import onnxruntime as ort
 
 from kanjiedge.errors import UserError
-from kanjiedge.export import register_runtime
+from kanjiedge.export.base import Capability, Runtime, Session, ThreadPolicy, register_runtime
+
+SNIPPET = '''import json, numpy as np, onnxruntime as ort
+sess = ort.InferenceSession("model.onnx", providers={providers})
+labels = json.load(open("labels.json", encoding="utf-8"))
+x = glyph.astype(np.float32)[None, None] / 255.0   # uint8 [S,S], moment-normalized, ink = 255
+logits = sess.run(None, {{"image": x}})[0][0]
+print([labels[i] for i in np.argsort(-logits)[:5]])'''
 
 
-class OrtSession:
+def _ort():
+    import onnxruntime  # deferred: finding the runtimes (profile checks) must not load the engine
+
+    return onnxruntime
+
+
+class OrtSession(Session):
     """An onnxruntime InferenceSession with the kanjiedge `run(x) -> logits` interface."""
 
     def __init__(self, model_path, providers, threads):
+        ort = _ort()
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -35,37 +46,29 @@ class OrtSession:
         """float32 [N,1,S,S] -> logits float32 [N,C]."""
         return self.session.run(None, {self.input_name: x})[0]
 
-    def latency(self, x1, runs=50, warmup=5):
-        """Batch latency of `x1` in milliseconds: {"p50_ms", "p95_ms", "runs"}."""
-        feed = {self.input_name: np.ascontiguousarray(x1, dtype=np.float32)}
-        for _ in range(warmup):
-            self.session.run(None, feed)
-        ms = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            self.session.run(None, feed)
-            ms.append((time.perf_counter() - t0) * 1e3)
-        return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "runs": runs}
+    def timed_call(self, x1):
+        feed = {self.input_name: np.ascontiguousarray(x1, dtype=np.float32)}  # built once, outside the timing
+        return lambda: self.session.run(None, feed)
 
     def close(self):
         self.session = None
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+_CAPABILITY = dict(precisions=("fp32", "fp16", "int8"), quant_formats=("QDQ", "QOperator"),
+                   quant_methods=("static", "dynamic"), max_opset=21, custom_domains=True)
 
 
 @register_runtime("onnxruntime")
-class CpuRuntime:
+class CpuRuntime(Runtime):
     """onnxruntime on CPU."""
 
-    name = "onnxruntime"
+    capability = Capability(**_CAPABILITY, note="onnxruntime CPU")
+    threads = ThreadPolicy(follows_profile=True, bench=(1, 2))
+    snippet = SNIPPET.format(providers='["CPUExecutionProvider"]')
     providers = ("CPUExecutionProvider",)
 
     def available(self):
-        return True, f"onnxruntime {ort.__version__}"
+        return True, f"onnxruntime {_ort().__version__}"
 
     def load(self, model_path, threads=None):
         """Open `model_path` with `threads` intra-op threads (None = onnxruntime's default)."""
@@ -76,14 +79,16 @@ class CpuRuntime:
 class CudaRuntime(CpuRuntime):
     """onnxruntime with CUDAExecutionProvider first and CPU as the fallback (always available)."""
 
-    name = "onnxruntime-cuda"
+    capability = Capability(**_CAPABILITY, note="onnxruntime with the CUDA provider, falling back to CPU")
+    snippet = SNIPPET.format(providers='["CUDAExecutionProvider", "CPUExecutionProvider"]')
     providers = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
     def available(self):
+        ort = _ort()
         cuda = "CUDAExecutionProvider" in ort.get_available_providers()
         return True, f"onnxruntime {ort.__version__}, " + ("CUDA provider" if cuda else
                                                           "no CUDA provider here: falls back to CPU")
 
     def load(self, model_path, threads=None):
-        wanted = [p for p in self.providers if p in ort.get_available_providers()]
+        wanted = [p for p in self.providers if p in _ort().get_available_providers()]
         return OrtSession(model_path, wanted, threads)

@@ -6,7 +6,7 @@ on stdin/stdout, so verifying thousands of test images costs one process start, 
 
 Usage::
 
-    rt = Runtime()
+    rt = OrtWebRuntime()
     ok, why = rt.available()
     with rt.load("model.onnx", threads=1) as sess:
         logits = sess.run(x)            # float32 [N,1,S,S] -> float32 [N,C]
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from kanjiedge.errors import UserError
-from kanjiedge.export import register_exporter, register_runtime
+from kanjiedge.export.base import (Capability, Runtime, RuntimeFailure, Session, ThreadPolicy, register_exporter,
+                                   register_runtime)
 
 NAME = "onnxruntime-web"
 RUNNER = Path(__file__).with_name("ortweb_runner.mjs")
@@ -34,7 +35,7 @@ DIST_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-t
 CHUNK = 512  # images per request: bounds the memory of one frame (512*64*64*4 B = 8 MiB)
 
 
-class OrtWebError(RuntimeError):
+class OrtWebError(RuntimeFailure):
     """The Node process failed to load or run a model; the message includes Node's own error."""
 
 
@@ -96,7 +97,7 @@ def _encode(header, payload=b""):
     return struct.pack("<I", len(head)) + head + struct.pack("<I", len(payload)) + payload
 
 
-class OrtWebSession:
+class OrtWebSession(Session):
     """A model loaded in a Node onnxruntime-web process. Use as a context manager or call close()."""
 
     def __init__(self, node, dist, model_path, threads):
@@ -172,13 +173,12 @@ class OrtWebSession:
         step = self._static_batch or CHUNK
         return np.concatenate([self._run_chunk(x[i:i + step]) for i in range(0, len(x), step)])
 
-    def latency(self, x1, runs=50, warmup=5):
-        """Batch latency timed inside Node (no IPC in the numbers): {"p50_ms", "p95_ms", "runs"}."""
+    def times_ms(self, x1, runs, warmup):
+        """Per-run milliseconds timed inside Node (no IPC in the numbers); `latency()` summarises them."""
         x1 = np.ascontiguousarray(x1, dtype=self._in_dtype)
         header, _ = self._request({"cmd": "bench", "shape": list(x1.shape), "dtype": self._in_dtype.name,
                                    "runs": runs, "warmup": warmup}, x1.tobytes())
-        ms = np.asarray(header["ms"])
-        return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "runs": runs}
+        return list(header["ms"])
 
     def close(self):
         """Ask Node to exit; kill it if it does not within a few seconds."""
@@ -196,12 +196,6 @@ class OrtWebSession:
         proc.stdout.close()
         proc.stderr.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def __del__(self):
         try:
             self.close()
@@ -210,10 +204,18 @@ class OrtWebSession:
 
 
 @register_runtime(NAME)
-class Runtime:
+class OrtWebRuntime(Runtime):
     """onnxruntime-web (WASM execution provider) under Node."""
 
-    name = NAME
+    capability = Capability(precisions=("fp32", "fp16", "int8"), quant_formats=("QDQ", "QOperator"),
+                            quant_methods=("static", "dynamic"), max_opset=21, custom_domains=True,
+                            note="onnxruntime-web WASM backend under Node")
+    threads = ThreadPolicy(fixed=1, bench=(1,))  # one WASM thread: what a page without cross-origin isolation gets
+    snippet = '''// browser / Node: npm install onnxruntime-web
+import * as ort from "onnxruntime-web";
+const session = await ort.InferenceSession.create("model.onnx", {executionProviders: ["wasm"]});
+const x = new ort.Tensor("float32", pixels /* Float32Array S*S, ink=1 */, [1, 1, S, S]);
+const {logits} = await session.run({image: x});'''
 
     def available(self):
         """(True, "") when node and the npm package are present, else (False, reason)."""

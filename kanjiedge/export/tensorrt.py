@@ -10,14 +10,15 @@ DynamicQuantizeLinear / MatMulInteger, input [batch,1,S,S] with only the batch d
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from kanjiedge import atomic
 from kanjiedge.errors import UserError
-from kanjiedge.export import register_exporter, register_runtime
+from kanjiedge.export.base import Capability, Runtime, Session, register_exporter, register_runtime
 
-TRT_MAX_OPSET = 13  # TensorRT 8.2-8.4 parse up to opset 13
+# TensorRT 8.2 (original Jetson Nano) parses up to opset 13; explicit int8 needs QDQ with zero-point 0.
+CAPABILITY = Capability(precisions=("fp32", "fp16", "int8"), quant_formats=("QDQ",), quant_methods=("static",),
+                        max_opset=13, symmetric_int8_only=True,
+                        note="TensorRT (JetPack 4.6 / TensorRT 8.2 and later)")
 MAX_BATCH = 32  # optimisation-profile maximum batch in the trtexec command
 # Operators marked supported ("Y") in onnx-tensorrt docs/operators.md for TensorRT 8.4 (opset 13), the subset also
 # supported by every later release. QLinearConv, ConvInteger, DynamicQuantizeLinear, MatMulInteger are "N".
@@ -38,6 +39,8 @@ REJECTED = ("QLinearConv", "ConvInteger", "DynamicQuantizeLinear", "MatMulIntege
 
 def _const(model, name):
     """Initializer `name` as a numpy array, or None."""
+    from onnx import numpy_helper
+
     for t in model.graph.initializer:
         if t.name == name:
             return numpy_helper.to_array(t)
@@ -66,15 +69,20 @@ def _check_input(model, path):
         raise UserError(f"{path}: TensorRT input must be [batch,1,S,S] with static C,H,W")
 
 
-def check_graph(model: onnx.ModelProto, path, profile=None) -> dict:
-    """Raise UserError unless `model` is TensorRT-ready (see the module docstring).
+CHECKS = ("onnx-tensorrt operator list", f"opset <= {CAPABILITY.max_opset}", "int8 zero-points 0",
+          "per-channel weight scales", "static C,H,W input")
+
+
+def check_graph(model, path, profile=None) -> dict:
+    """Raise UserError unless `model` (an onnx.ModelProto) is TensorRT-ready (see the module docstring).
 
     Returns:
-        {"ops": sorted op types, "opset": int, "qdq_nodes": int} for the report.
+        {"checks": what was checked, "ops": sorted op types, "opset": int, "qdq_nodes": int} for verify.json.
     """
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-    if opset > TRT_MAX_OPSET:
-        raise UserError(f"{path}: opset {opset} > {TRT_MAX_OPSET} (TensorRT 8.2 on JetPack 4.6 cannot parse it)")
+    if opset > CAPABILITY.max_opset:
+        raise UserError(f"{path}: opset {opset} > {CAPABILITY.max_opset} (TensorRT 8.2 on JetPack 4.6 cannot "
+                        "parse it)")
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx") or node.op_type in REJECTED or node.op_type not in TRT_OPS:
             raise UserError(f"{path}: node {node.name!r} ({node.domain or 'ai.onnx'}.{node.op_type}) is not in the "
@@ -83,7 +91,8 @@ def check_graph(model: onnx.ModelProto, path, profile=None) -> dict:
     for node in qdq:
         _check_qdq(model, path, node)
     _check_input(model, path)
-    return {"ops": sorted({n.op_type for n in model.graph.node}), "opset": opset, "qdq_nodes": len(qdq)}
+    return {"checks": list(CHECKS), "ops": sorted({n.op_type for n in model.graph.node}), "opset": opset,
+            "qdq_nodes": len(qdq)}
 
 
 def trtexec_command(file_name, precision, size, dynamic_batch) -> str:
@@ -100,11 +109,15 @@ def trtexec_command(file_name, precision, size, dynamic_batch) -> str:
 
 @register_exporter("trtexec")
 def export_trtexec(ctx):
-    """Check every ONNX variant for TensorRT and write trtexec.txt with one command per variant."""
+    """Check every ONNX variant for TensorRT (unless the runtime's hook already did) and write trtexec.txt with one
+    command per variant."""
+    import onnx
+
     lines = ["# Build TensorRT engines on the Jetson (JetPack 4.6+ / TensorRT 8.2+), in this folder:"]
     checks = {}
     for precision, path in ctx.files.items():
-        checks[path.name] = check_graph(onnx.load(str(path)), path, ctx.profile)
+        done = ctx.static_checks.get(path.name, {}).get("tensorrt")  # the runtime hook ran them when "tensorrt"
+        checks[path.name] = done or check_graph(onnx.load(str(path)), path, ctx.profile)  # verifies the profile
         lines.append(f"# {path.name}: {precision}" + (" QDQ (explicit quantization)" if precision == "int8" else ""))
         lines.append(trtexec_command(path.name, precision, ctx.size, ctx.profile.dynamic_batch))
     out = Path(ctx.out) / "trtexec.txt"
@@ -114,7 +127,7 @@ def export_trtexec(ctx):
     return [out]
 
 
-class TrtSession:
+class TrtSession(Session):
     """A TensorRT engine built from an ONNX file (TensorRT >= 10 tensor-address API, torch CUDA buffers)."""
 
     def __init__(self, model_path):
@@ -154,34 +167,25 @@ class TrtSession:
             outs.append(yb.cpu().numpy())
         return np.concatenate(outs)
 
-    def latency(self, x1, runs=50, warmup=5):
-        import time
-
-        for _ in range(warmup):
-            self.run(x1)
-        ms = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            self.run(x1)
-            ms.append((time.perf_counter() - t0) * 1e3)
-        return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "runs": runs}
-
     def close(self):
         self.context = None
 
 
 @register_runtime("tensorrt")
-class Runtime:
-    """Real TensorRT, used only where `tensorrt` imports and CUDA is present; otherwise reported as skipped."""
+class TensorRTRuntime(Runtime):
+    """Real TensorRT, used only where `tensorrt` imports and CUDA is present; otherwise reported as skipped (the
+    pipeline then says which static checks ran instead: see `check_graph`)."""
 
-    name = "tensorrt"
+    capability = CAPABILITY
+    snippet = '''# on the Jetson: build the engine (exact commands in trtexec.txt), then run it with the TensorRT API
+trtexec --loadEngine=model.plan --shapes=image:1x1xSxS'''
+    op_lists = {"onnx-tensorrt": TRT_OPS}
 
     def available(self):
         try:
             import tensorrt
         except ImportError:
-            return False, ("TensorRT is not installed here (no `tensorrt` package / GPU); the graph passed the "
-                           "static TensorRT checks (ops, opset, QDQ zero-points, per-channel, shapes) instead")
+            return False, "TensorRT is not installed here (no `tensorrt` package)"
         import torch
 
         if not torch.cuda.is_available():
@@ -190,3 +194,7 @@ class Runtime:
 
     def load(self, model_path, threads=None):
         return TrtSession(model_path)
+
+    def check_graph(self, model, path, profile):
+        """The static TensorRT checks (every file a TensorRT profile ships must pass them, GPU or not)."""
+        return check_graph(model, path, profile)

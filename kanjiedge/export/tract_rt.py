@@ -1,24 +1,24 @@
 """Sonos tract runtime: runs an ONNX model in tract (the `tract` Python package, the same engine that compiles to WASM).
 
-tract runs plain fp32 and QDQ int8 graphs. It cannot run onnxruntime's com.microsoft contrib ops (QGemm,
+tract runs plain fp32, QDQ int8 and dynamically quantized (DynamicQuantizeLinear + ConvInteger/MatMulInteger)
+graphs. It cannot run onnxruntime's com.microsoft contrib ops (QGemm,
 QLinearGlobalAveragePool, ... written by QOperator quantization) nor fp16 graphs (tract's ONNX importer fails on
 fp16 Gemm), so those are refused up front with an error naming the offending node instead of a Rust backtrace.
 
 Usage::
 
-    rt = Runtime()
+    rt = TractRuntime()
     sess = rt.load("model.onnx")
     logits = sess.run(x)              # float32 [N,1,S,S] -> float32 [N,C]
     sess.latency(x[:1], runs=50)      # {"p50_ms": ..., "p95_ms": ...}
 """
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from kanjiedge.errors import UserError
-from kanjiedge.export import register_runtime
+from kanjiedge.export.base import Capability, Runtime, Session, ThreadPolicy, register_runtime
 
 NAME = "tract"
 CHUNK = 256  # images per tract call when a big batch is verified; each distinct size gets its own plan
@@ -85,7 +85,7 @@ def _tract_error(model_path, err):
     return f"{model_path}: tract failed: " + "; ".join(lines)
 
 
-class TractSession:
+class TractSession(Session):
     """A model prepared by tract. Plans are specialised per batch size (tract's batch symbol set to N)."""
 
     def __init__(self, model_path, batch):
@@ -140,35 +140,29 @@ class TractSession:
         step = CHUNK if isinstance(self._batch, str) else self._batch * max(1, CHUNK // self._batch)
         return np.concatenate([self._run_chunk(x[i:i + step]) for i in range(0, len(x), step)]).astype(np.float32)
 
-    def latency(self, x1, runs=50, warmup=5):
-        """Batch latency of `x1` in milliseconds: {"p50_ms", "p95_ms", "runs"}."""
-        x1 = np.ascontiguousarray(x1, dtype=np.float32)
-        plan = self._plan(len(x1))
-        for _ in range(warmup):
-            plan.run([x1])
-        ms = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            plan.run([x1])
-            ms.append((time.perf_counter() - t0) * 1e3)
-        return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "runs": runs}
+    def timed_call(self, x1):
+        plan = self._plan(len(x1))  # planned once, outside the timing
+        return lambda: plan.run([x1])
 
     def close(self):
         """Drop the prepared plans."""
         self._plans.clear()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 @register_runtime(NAME)
-class Runtime:
+class TractRuntime(Runtime):
     """Sonos tract (CPU build of the engine the WASM target uses)."""
 
-    name = NAME
+    # no com.microsoft contrib ops (QOperator emits QLinearGlobalAveragePool/QGemm), no fp16 graphs
+    capability = Capability(precisions=("fp32", "int8"), quant_formats=("QDQ",), quant_methods=("static", "dynamic"),
+                            max_opset=21, note="Sonos tract (the engine compiled to WASM)")
+    threads = ThreadPolicy()  # single-threaded: verified and benchmarked once, at its default
+    snippet = '''import json, numpy as np, tract
+model = tract.onnx().load("model.onnx").into_model()
+model.transform(tract.SetSymbols({"batch": 1}))
+plan = model.into_runnable()
+x = glyph.astype(np.float32)[None, None] / 255.0
+logits = plan.run([x])[0].to_numpy()[0]'''
 
     def available(self):
         """(True, version) when the `tract` package imports, else (False, reason)."""
