@@ -83,12 +83,18 @@ def closure(entries) -> set:
     return seen
 
 
+# Names a module quotes without reading the package file of that name: outputs.py recognises a previous version's
+# web page folder by its file names ("index.html"), it never opens kanjiedge/web/index.html.
+NAMED_NOT_READ = {("kanjiedge.outputs", "index.html")}
+
+
 def data_files(module) -> set:
     """Non-Python files of the package folders that `module`'s source names (e.g. "co59.tsv", "ortweb_runner.mjs")."""
     src = modules()[module].read_text(encoding="utf-8")
     files = [f for pkg in PACKAGES for f in (ROOT / pkg).rglob("*") if f.is_file() and f.suffix not in (".py", ".so",
                                                                                                          ".pyc")]
-    return {f for f in files if f'"{f.name}"' in src or f"'{f.name}'" in src}
+    named = {f for f in files if f'"{f.name}"' in src or f"'{f.name}'" in src}
+    return {f for f in named if (module, f.name) not in NAMED_NOT_READ}
 
 
 def inputs(entries) -> set[str]:
