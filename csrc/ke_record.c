@@ -109,7 +109,7 @@ int ke_decode_raw(int type, const uint8_t *rec, size_t len, uint8_t *out, size_t
 
 static int batch_args_ok(int type, int oh, int ow, int mode) {
     if (type < 0 || type >= KE_NTYPES) return 0;
-    if (mode < KE_NORM_NONE || mode > KE_NORM_MOMENT) return 0;
+    if (mode < KE_NORM_NONE || mode > KE_NORM_CLEAN_MOMENT) return 0;
     if (oh == 0 && ow == 0) return mode == KE_NORM_NONE;
     return oh > 0 && ow > 0 && oh <= KE_MAX_OUT && ow <= KE_MAX_OUT;
 }
