@@ -64,13 +64,13 @@
  * C3. Stretch: I = the smallest v >= T with 10 * #(T <= level <= v) >= 9 * #(ink) (90th percentile of the ink),
  *     R = I - P; an ink pixel becomes min(maxlevel, ((v - P) * maxlevel + R / 2) / R), every other pixel 0 (paper
  *     and noise gone, faint pencil stretched so its 90th percentile is full ink).
- * C4. Components: 8-connected ink components; each has its ink S (sum of the stretched levels) and an edge flag
+ * C4. Components: 8-connected ink components; each has its ink S (sum of v - P over its pixels) and an edge flag
  *     (a pixel within the border band: y < b, y >= h - b, x < b or x >= w - b, b = 1 + min(h, w) / 64).
  *     Total ink S_all. The largest component (largest S; on a tie the one whose first pixel in row-major order
  *     comes first) is always kept.
- * C5. Every other component is a speck when S < maxlevel * max(1, n / 1024) (under n/1024 full-ink pixels), else
- *     a fragment when it touches the border band and 4 * S < S_all (a piece of the neighbouring character, cut by
- *     the cell grid). Specks are dropped; fragments are dropped unless 2 * (their S together) > S_all - (the
+ * C5. Every other component is a speck when S < R * max(1, n / 1024) (under n/1024 pixels of full stretched ink),
+ *     else a fragment when it touches the border band and 4 * S < S_all (a piece of the neighbouring character,
+ *     cut by the cell grid). Specks are dropped; fragments are dropped unless 2 * (their S together) > S_all - (the
  *     specks' S) (then they are most of the ink: the character itself is in pieces at the border).
  * C6. The kept components' stretched levels form the cleaned image (same size, levels 0..maxlevel), which then
  *     goes through step 1 (BBOX or MOMENT window) and step 2 unchanged.

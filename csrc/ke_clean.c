@@ -8,6 +8,9 @@
 #include "ke.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef struct {
     int32_t parent;      /* union-find parent (a run index <= this one) */
@@ -18,7 +21,7 @@ typedef struct {
 _Static_assert(sizeof(ke_run) <= 16, "KE_STACK_WORK in ke_image.c counts 16 bytes per run");
 
 typedef struct {
-    int paper, floor_, high; /* P, T, I of ke.h step C1-C3 */
+    int paper, floor_, high, range; /* P, T, I, R = I - P of ke.h steps C1-C3 (T = 256: no pixel is ink) */
     uint8_t lut[256];        /* level -> stretched level (0 below T) */
 } levels;
 
@@ -31,6 +34,23 @@ size_t ke_clean_work_size(int h, int w) {
 
 /* ------------------------------------------------------------------------------------------- levels (C1-C3) */
 
+static int64_t count_zeros(const uint8_t *img, size_t n) {
+    int64_t z = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    while (i + 16 <= n) { /* per-byte counters (-1 per zero) for at most 255 blocks, then summed by psadbw */
+        __m128i acc = zero;
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(img + i)), zero));
+        __m128i s = _mm_sad_epu8(acc, zero);
+        z += _mm_cvtsi128_si32(s) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(s, s));
+    }
+#endif
+    for (; i < n; i++) z += img[i] == 0;
+    return z;
+}
+
 static void histogram(const uint8_t *img, size_t n, uint32_t hist[256]) {
     uint32_t part[4][256];
     memset(part, 0, sizeof part);
@@ -42,32 +62,44 @@ static void histogram(const uint8_t *img, size_t n, uint32_t hist[256]) {
     for (int v = 0; v < 256; v++) hist[v] = part[0][v] + part[1][v] + part[2][v] + part[3][v];
 }
 
-/* C1-C3: paper level P (median), ink floor T, ink level I (90th percentile of the ink) and the stretch table.
- * Returns 0 when no pixel reaches T. */
-static int estimate_levels(const uint8_t *img, int h, int w, int maxlevel, levels *lv) {
-    uint32_t hist[256];
-    int64_t n = (int64_t)h * w, cum = 0;
-    histogram(img, (size_t)n, hist);
+/* C1-C2: paper level P and ink floor T. Paper at level 0 (the usual frame: half the pixels or more are 0) needs
+ * only a count of zeros; otherwise a histogram. */
+static void paper_and_floor(const uint8_t *img, int h, int w, int maxlevel, levels *lv) {
+    int64_t n = (int64_t)h * w, zeros = count_zeros(img, (size_t)n), dev = 0, below = zeros;
     int p = 0;
-    while (2 * (cum + hist[p]) < n) cum += hist[p++];
-    int64_t dev = 0, below = 0;
-    for (int v = 0; v <= p; v++) dev += (int64_t)(p - v) * hist[v], below += hist[v];
-    int64_t noise = (5 * dev + 2 * below - 1) / (2 * below);
-    int t = maxlevel / 8 + 1;
-    int64_t floor_ = p + (noise > t ? noise : t);
-    if (floor_ > 255) return 0;
-    int64_t ink = 0, acc = 0;
-    for (int v = (int)floor_; v < 256; v++) ink += hist[v];
-    if (ink == 0) return 0;
-    int hi = (int)floor_;
-    while (10 * (acc + hist[hi]) < 9 * ink) acc += hist[hi++];
-    int64_t r = hi - p; /* >= t >= 1 */
-    lv->paper = p, lv->floor_ = (int)floor_, lv->high = hi;
-    for (int v = 0; v < 256; v++) {
-        int64_t s = v < floor_ ? 0 : ((int64_t)(v - p) * maxlevel + r / 2) / r;
+    if (2 * zeros < n) {
+        uint32_t hist[256];
+        int64_t cum = 0;
+        histogram(img, (size_t)n, hist);
+        while (2 * (cum + hist[p]) < n) cum += hist[p++];
+        below = 0;
+        for (int v = 0; v <= p; v++) dev += (int64_t)(p - v) * hist[v], below += hist[v];
+    }
+    int64_t noise = (5 * dev + 2 * below - 1) / (2 * below), t = maxlevel / 8 + 1;
+    lv->paper = p;
+    lv->floor_ = (int)(p + (noise > t ? noise : t) > 256 ? 256 : p + (noise > t ? noise : t));
+}
+
+static int64_t ink_count(const uint32_t ink_hist[256], int floor_) {
+    int64_t k = 0;
+    for (int v = floor_; v < 256; v++) k += ink_hist[v];
+    return k;
+}
+
+/* C3: ink level I (90th percentile of the ink histogram) and the stretch table. */
+static void stretch(const uint32_t ink_hist[256], int64_t ink, int maxlevel, levels *lv) {
+    int64_t acc = 0;
+    int hi = lv->floor_;
+    while (10 * (acc + ink_hist[hi]) < 9 * ink) acc += ink_hist[hi++];
+    int64_t r = hi - lv->paper; /* >= t >= 1 */
+    int top = 255; /* the table is needed only up to the highest ink level present */
+    while (top > lv->floor_ && ink_hist[top] == 0) top--;
+    lv->high = hi, lv->range = r;
+    memset(lv->lut, 0, sizeof lv->lut);
+    for (int v = lv->floor_; v <= top; v++) {
+        int64_t s = v < lv->floor_ ? 0 : ((int64_t)(v - lv->paper) * maxlevel + r / 2) / r;
         lv->lut[v] = (uint8_t)(s > maxlevel ? maxlevel : s);
     }
-    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------ components (C4) */
@@ -86,24 +118,63 @@ static void unite(ke_run *runs, int32_t a, int32_t b) {
     else if (b < a) runs[a].parent = b;
 }
 
-/* Runs of ink (v >= T) of row y into runs[n..], stretched levels into out; joins them to the runs [pa, pb) of the
- * row above. Returns the new run count. */
-static int32_t row_runs(const uint8_t *row, uint8_t *orow, int y, int h, int w, int band, const levels *lv,
-                        ke_run *runs, int32_t n, int32_t pa, int32_t pb) {
-    uint8_t t = (uint8_t)lv->floor_;
+/* bits[x / 64] bit x % 64 = row[x] >= t, for x < w (bits past w are 0). */
+static void row_mask(const uint8_t *row, int w, uint8_t t, uint64_t *bits) {
     int x = 0;
+#if defined(__SSE2__)
+    const __m128i vt = _mm_set1_epi8((char)t);
+    for (; x + 64 <= w; x += 64) {
+        uint64_t m = 0;
+        for (int k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(row + x + 16 * k));
+            m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, vt), v)) << (16 * k);
+        }
+        bits[x >> 6] = m;
+    }
+#endif
+    for (; x < w; x += 64) {
+        uint64_t m = 0;
+        for (int k = 0; k < 64 && x + k < w; k++) m |= (uint64_t)(row[x + k] >= t) << k;
+        bits[x >> 6] = m;
+    }
+}
+
+static int lowest_bit(uint64_t v) {
+#if defined(__GNUC__)
+    return __builtin_ctzll(v);
+#else
+    int k = 0;
+    while (!(v & 1)) v >>= 1, k++;
+    return k;
+#endif
+}
+
+/* First x' >= x with bit x' == set, or w. */
+static int next_bit(const uint64_t *bits, int w, int x, int set) {
     while (x < w) {
-        while (x < w && row[x] < t) orow[x++] = 0;
-        if (x >= w) break;
-        int x0 = x;
+        uint64_t word = set ? bits[x >> 6] : ~bits[x >> 6];
+        word >>= x & 63;
+        if (word) return x + lowest_bit(word) < w ? x + lowest_bit(word) : w;
+        x = (x | 63) + 1;
+    }
+    return w;
+}
+
+/* Runs of ink (v >= T) of row y into runs[n..] (their ink S and the ink histogram counted), each joined to the
+ * runs [pa, pb) of the row above that it touches. Returns the new run count. */
+static int32_t row_runs(const uint8_t *row, const uint64_t *bits, int y, int h, int w, int band, const levels *lv,
+                        uint32_t ink_hist[256], ke_run *runs, int32_t n, int32_t pa, int32_t pb) {
+    for (int x0 = next_bit(bits, w, 0, 1); x0 < w; x0 = next_bit(bits, w, x0, 1)) {
+        int x1 = next_bit(bits, w, x0, 0);
         uint32_t sum = 0;
-        for (; x < w && row[x] >= t; x++) sum += orow[x] = lv->lut[row[x]];
+        for (int x = x0; x < x1; x++) sum += (uint32_t)(row[x] - lv->paper), ink_hist[row[x]]++;
         ke_run *r = &runs[n];
-        r->parent = n, r->sum = sum, r->x0 = (uint16_t)x0, r->x1 = (uint16_t)x, r->drop = 0;
-        r->edge = (uint8_t)(y < band || y >= h - band || x0 < band || x > w - band);
+        r->parent = n, r->sum = sum, r->x0 = (uint16_t)x0, r->x1 = (uint16_t)x1, r->drop = 0;
+        r->edge = (uint8_t)(y < band || y >= h - band || x0 < band || x1 > w - band);
         while (pa < pb && runs[pa].x1 < x0) pa++; /* runs above ending left of x0 - 1 can touch no later run */
-        for (int32_t k = pa; k < pb && runs[k].x0 <= x; k++) unite(runs, k, n);
+        for (int32_t k = pa; k < pb && runs[k].x0 <= x1; k++) unite(runs, k, n);
         n++;
+        x0 = x1;
     }
     return n;
 }
@@ -138,32 +209,47 @@ static void decide(ke_run *runs, int32_t n, int64_t speck) {
             if (runs[k].drop == 2) runs[k].drop = 0;
 }
 
+/* Rows into runs, joined into components; returns the run count, `start` the first run of each row. */
+static int32_t label(const uint8_t *img, int h, int w, const levels *lv, uint32_t ink_hist[256], ke_run *runs,
+                     int32_t *start) {
+    uint64_t bits[(65535 + 63) / 64];
+    int band = 1 + (h < w ? h : w) / 64;
+    int32_t n = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img + (size_t)y * (size_t)w;
+        row_mask(row, w, (uint8_t)lv->floor_, bits);
+        int32_t pa = y ? start[y - 1] : 0;
+        start[y] = n;
+        n = row_runs(row, bits, y, h, w, band, lv, ink_hist, runs, n, pa, n);
+    }
+    start[h] = n;
+    return n;
+}
+
 int ke_clean(const uint8_t *img, int h, int w, int maxlevel, uint8_t *out, void *work, size_t work_len) {
     if (!img || !out || maxlevel < 1 || maxlevel > 255) return KE_EARG;
     size_t need = ke_clean_work_size(h, w);
     if (need == 0) return KE_EARG;
     if (!work || work_len < need) return KE_EBUF;
+    memset(out, 0, (size_t)h * (size_t)w);
     levels lv;
-    if (!estimate_levels(img, h, w, maxlevel, &lv)) {
-        memset(out, 0, (size_t)h * (size_t)w);
-        return KE_OK;
-    }
+    paper_and_floor(img, h, w, maxlevel, &lv);
+    if (lv.floor_ > 255) return KE_OK;
     ke_run *runs = (ke_run *)work;
     int32_t *start = (int32_t *)(runs + max_runs(h, w)); /* first run of each row; start[h] = run count */
-    int band = 1 + (h < w ? h : w) / 64;
-    int32_t n = 0;
-    for (int y = 0; y < h; y++) {
-        start[y] = n;
-        int32_t pa = y ? start[y - 1] : 0;
-        n = row_runs(img + (size_t)y * w, out + (size_t)y * w, y, h, w, band, &lv, runs, n, pa, start[y]);
-    }
-    start[h] = n;
+    uint32_t ink_hist[256] = {0};
+    int32_t n = label(img, h, w, &lv, ink_hist, runs, start);
+    if (n == 0) return KE_OK;
+    stretch(ink_hist, ink_count(ink_hist, lv.floor_), maxlevel, &lv);
     resolve(runs, n);
     int64_t area = (int64_t)h * w / 1024;
-    decide(runs, n, (int64_t)maxlevel * (area > 1 ? area : 1));
+    decide(runs, n, lv.range * (area > 1 ? area : 1));
     for (int y = 0; y < h; y++)
-        for (int32_t k = start[y]; k < start[y + 1]; k++)
-            if (runs[runs[k].parent].drop)
-                memset(out + (size_t)y * w + runs[k].x0, 0, (size_t)(runs[k].x1 - runs[k].x0));
+        for (int32_t k = start[y]; k < start[y + 1]; k++) {
+            if (runs[runs[k].parent].drop) continue;
+            const uint8_t *row = img + (size_t)y * (size_t)w;
+            uint8_t *o = out + (size_t)y * (size_t)w;
+            for (int x = runs[k].x0; x < runs[k].x1; x++) o[x] = lv.lut[row[x]];
+        }
     return KE_OK;
 }
