@@ -3,8 +3,8 @@
     kanjiedge dataset --etl-dir artifacts/synth/etl9g --out artifacts/dataset/synth-etl9g
 
 Finds ETL files under --etl-dir (recursively; INFO files and dot-files skipped), detects which sets are present,
-decodes every record with the C codec (kanjiedge.etl.read: cleaning + resize + moment normalization to 64x64), merges classes
-by character across sets, and writes (see ARCHITECTURE.md "Dataset folder"):
+decodes every record with the C codec (kanjiedge.etl.read: cleaning, then resize + moment normalization to 64x64),
+merges classes by character across sets, and writes (see ARCHITECTURE.md "Dataset folder"):
 
     images.npy  uint8 [N,64,64] (0 = paper, 255 = ink), filled in place through a memmap, never held twice
     labels.npy  int32 [N] class index      writers.npy int32 [N] globally unique writer id

@@ -2,7 +2,8 @@
 scan or drawing of one handwritten character (dark ink on light paper).
 
 The image is read as grey, inverted to ink-high, normalized by the same C code as the training data
-(kanjiedge.native.normalize at the model's source size and mode) and fed to the model; `--model` takes a model
+(kanjiedge.preprocess.normalize_picture: the model's source size and its mode after cleaning, which removes paper,
+noise, neighbour fragments and specks) and fed to the model; `--model` takes a model
 folder, a .pt checkpoint or an exported .onnx file.
 """
 
@@ -36,9 +37,9 @@ def read_ink(path) -> np.ndarray:
 
 def predict(pred: Predictor, ink: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
     """Top-k (character, probability) for one ink-high uint8 image of any size."""
-    from kanjiedge import native
+    from kanjiedge.preprocess import normalize_picture
 
-    norm = native.normalize(ink, pred.source_size, pred.preprocess.get("normalize", "moment"))
+    norm = normalize_picture(ink, pred.preprocess, pred.source_size)
     logits = pred.logits(pred.prepare(norm[None]))[0].astype(np.float64)
     p = np.exp(logits - logits.max())
     p /= p.sum()

@@ -154,7 +154,9 @@ function stretchTable(inkHist, inkCount, lv, maxlevel) {
   while (10 * (acc + inkHist[hi]) < 9 * inkCount) acc += inkHist[hi++];
   const r = hi - lv.paper;
   const lut = new Uint8Array(256);
-  for (let v = lv.floor; v < 256; v++) lut[v] = Math.min(maxlevel, Math.floor(((v - lv.paper) * maxlevel + Math.floor(r / 2)) / r));
+  for (let v = lv.floor; v < 256; v++) {
+    lut[v] = Math.min(maxlevel, Math.floor(((v - lv.paper) * maxlevel + Math.floor(r / 2)) / r));
+  }
   return { r, lut };
 }
 
