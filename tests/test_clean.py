@@ -276,3 +276,27 @@ def test_clean_matches_a_python_transcription_of_the_spec(data, h, w, maxlevel, 
 def test_clean_matches_the_python_transcription_on_fixtures(char, side):
     img = with_specks(grey_noisy_faint(with_fragment(record(char), side), seed=5))
     np.testing.assert_array_equal(native.clean(img, TOP), py_clean(img, TOP))
+
+
+# ---------------------------------------------------------------- where pictures enter a model
+
+def test_dataset_default_is_the_cleaned_mode(tiny_etl_dir, tmp_path):
+    from kanjiedge import dataset
+
+    out = dataset.build(tiny_etl_dir, tmp_path / "ds", progress=False)
+    want = etl.read_many(sorted(tiny_etl_dir.glob("ETL9G_*")), size=64, normalize="clean-moment").images
+    np.testing.assert_array_equal(dataset.load(out).images, want)
+    assert dataset.load(out).manifest["decoder_version"] == native.VERSION
+
+
+def test_real_pictures_of_a_moment_model_are_cleaned():
+    """evaluate --etl-dir, predict and the web page normalize a real picture in the cleaned variant of the model's
+    mode: a scan with a neighbour's fragment reaches the model like the clean frame."""
+    from kanjiedge import preprocess
+
+    assert [preprocess.picture_mode(m) for m in ("moment", "bbox", None, "clean-bbox", "none")] == \
+        ["clean-moment", "clean-bbox", "clean-moment", "clean-bbox", "none"]
+    scan = (with_fragment(record("ぬ"), "right", 0.29).astype(np.int32) * 17).astype(np.uint8)  # 0..255 levels
+    got = preprocess.normalize_picture(scan, {"normalize": "moment"}, 64)
+    ok, why = matches(got, reference("ぬ"))
+    assert ok, why
