@@ -16,6 +16,8 @@ import numpy as np
 from kanjiedge.errors import UserError
 from kanjiedge.evaluate import Predictor
 
+MAX_SIDE = 2048  # longer sides are area-reduced first
+
 
 def read_ink(path) -> np.ndarray:
     """Image file -> uint8 [H,W] with 0 = paper, 255 = ink (auto-levelled so faint pencil still counts)."""
@@ -29,6 +31,10 @@ def read_ink(path) -> np.ndarray:
         img = (img[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    if max(img.shape) > MAX_SIDE:  # phone photos: the cleaning step takes at most 8.4 Mpx, and needs far fewer
+        f = MAX_SIDE / max(img.shape)
+        img = cv2.resize(img, (max(1, round(img.shape[1] * f)), max(1, round(img.shape[0] * f))),
+                         interpolation=cv2.INTER_AREA)
     ink = 255 - img.astype(np.int32)
     ink -= int(np.percentile(ink, 5))  # paper level -> 0
     top = max(1, int(ink.max()))

@@ -300,3 +300,19 @@ def test_real_pictures_of_a_moment_model_are_cleaned():
     got = preprocess.normalize_picture(scan, {"normalize": "moment"}, 64)
     ok, why = matches(got, reference("ぬ"))
     assert ok, why
+
+
+def test_predict_reads_a_phone_sized_photo(tmp_path):
+    """A 9 Mpx photo (above the cleaning limit) of dark ink on white paper with a neighbour's fragment: predict
+    reduces it, cleans it and normalizes it like the clean frame."""
+    import cv2
+
+    from kanjiedge import predict, preprocess
+
+    frame = with_fragment(record("ぬ"), "left", 0.29)
+    photo = 255 - cv2.resize(frame * 17, (3000, 3000), interpolation=cv2.INTER_LINEAR)
+    cv2.imwrite(str(tmp_path / "photo.png"), photo)
+    ink = predict.read_ink(tmp_path / "photo.png")
+    assert max(ink.shape) == predict.MAX_SIDE
+    ok, why = matches(preprocess.normalize_picture(ink, {"normalize": "moment"}, 64), reference("ぬ"))
+    assert ok, why
