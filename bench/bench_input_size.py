@@ -9,8 +9,9 @@ normalization (writer-disjoint splits); each size trains from the same 64x64 ima
 does). Why a size is chosen: dakuten/handakuten pairs (ば/ぱ, ず/す...) are the top confusions at 32 px, but the
 cnn's flat head grows with the input side (64 * (S/8)^2 * 256 weights), and the rpi/wasm int8 exports must stay
 within targets/*.toml max_size_mb. int8 bytes are estimated from the parameters at `--classes` classes with the
-bytes per parameter of the exported rpi/wasm int8 cnn in BENCHMARKS.md (1.45 MB for 1,278,316 parameters). Everything is written under --work (default
-artifacts/bench/input_size); the report goes to artifacts/reports/input_size.json.
+bytes per parameter of the exported rpi/wasm int8 cnn in BENCHMARKS.md (1.45 MB for 1,278,316 parameters).
+Everything is written under --work (default artifacts/bench/input_size); the report goes to
+artifacts/reports/input_size.json.
 """
 
 import argparse
@@ -60,11 +61,10 @@ def train_and_test(ds: Path, out: Path, size: int, epochs: int, threads: int, se
         raise SystemExit(f"training at {size} px failed")
     images, labels = read_dataset_split(ds, "test")
     res = score(Predictor(out / "best.pt"), images, labels, progress=False)
-    pairs = res["confused"]
-    wrong = round((1 - res["top1"]) * res["n"])
-    dakuten = sum(n for t, p, n in _all_confusions(out, ds) if base(t) == base(p))
-    return {"size": size, "test_top1": res["top1"], "test_n": res["n"], "errors": wrong, "dakuten_pair_errors": dakuten,
-            "top_confusions": pairs[:5], "train_s": time.perf_counter() - t0}
+    errors = _all_confusions(out, ds)
+    return {"size": size, "test_top1": res["top1"], "test_n": res["n"], "errors": sum(n for _, _, n in errors),
+            "dakuten_pair_errors": sum(n for t, p, n in errors if base(t) == base(p)),
+            "top_confusions": res["confused"][:5], "train_s": time.perf_counter() - t0}
 
 
 def _all_confusions(model: Path, ds: Path):
