@@ -163,4 +163,9 @@ int ke_clean(const uint8_t *img, int h, int w, int maxlevel, uint8_t *out, void 
 int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
                     uint8_t *images, ke_meta *meta);
 
+/* As ke_decode_batch, with a caller buffer for the cleaned modes (ke_normalize_ex; work may be NULL for the others):
+ * no large stack frame, so it suits threads with small stacks. */
+int ke_decode_batch_ex(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                       uint8_t *images, ke_meta *meta, void *work, size_t work_len);
+
 #endif

@@ -114,8 +114,8 @@ static int batch_args_ok(int type, int oh, int ow, int mode) {
     return oh > 0 && ow > 0 && oh <= KE_MAX_OUT && ow <= KE_MAX_OUT;
 }
 
-int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
-                    uint8_t *images, ke_meta *meta) {
+int ke_decode_batch_ex(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                       uint8_t *images, ke_meta *meta, void *work, size_t work_len) {
     if (!data || !images || !batch_args_ok(type, oh, ow, mode)) return KE_EARG;
     const ke_layout *l = &LAYOUTS[type];
     size_t rb = (size_t)l->record_bytes;
@@ -131,8 +131,16 @@ int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, in
             continue;
         }
         unpack(l, rec, frame);
-        int rc = ke_normalize(frame, l->height, l->width, (1 << l->bpp) - 1, oh, ow, mode, images + i * stride);
+        int lv = (1 << l->bpp) - 1, rc;
+        uint8_t *out = images + i * stride;
+        if (work) rc = ke_normalize_ex(frame, l->height, l->width, lv, oh, ow, mode, out, work, work_len);
+        else rc = ke_normalize(frame, l->height, l->width, lv, oh, ow, mode, out);
         if (rc != KE_OK) return rc;
     }
     return KE_OK;
+}
+
+int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                    uint8_t *images, ke_meta *meta) {
+    return ke_decode_batch_ex(type, data, data_len, n, oh, ow, mode, images, meta, NULL, 0);
 }

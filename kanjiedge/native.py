@@ -102,7 +102,10 @@ def decode_batch(rtype: str, data, n: int, images: np.ndarray, meta: np.ndarray 
     src = ffi.from_buffer("uint8_t[]", data)
     cmeta = ffi.NULL if meta is None else ffi.cast("ke_meta *", ffi.from_buffer(meta))
     try:
-        rc = lib.ke_decode_batch(TYPES[rtype], src, len(src), n, oh, ow, MODES[mode], ffi.from_buffer(images), cmeta)
+        need = lib.ke_normalize_work_size(lay.height, lay.width, MODES[mode]) if oh else 0
+        work = np.empty((need + 7) // 8, np.uint64)  # cleaned modes: scratch here, not on the thread's stack
+        rc = lib.ke_decode_batch_ex(TYPES[rtype], src, len(src), n, oh, ow, MODES[mode], ffi.from_buffer(images),
+                                    cmeta, ffi.cast("void *", ffi.from_buffer(work)) if need else ffi.NULL, need)
     finally:
         ffi.release(src)  # an mmap cannot be closed while a buffer export is alive
     _check(rc, f"decode {n} {rtype} records")

@@ -316,3 +316,18 @@ def test_predict_reads_a_phone_sized_photo(tmp_path):
     assert max(ink.shape) == predict.MAX_SIDE
     ok, why = matches(preprocess.normalize_picture(ink, {"normalize": "moment"}, 64), reference("ぬ"))
     assert ok, why
+
+
+def test_c_entry_points_without_a_work_buffer():
+    """ke_normalize (stack scratch, native frame sizes) and ke_decode_batch give the bytes of the Python entry
+    points, which pass a work buffer; an image above the stack scratch is KE_EBUF, not a crash."""
+    from kanjiedge._ke import ffi, lib
+
+    img = with_specks(with_fragment(record("ば"), "bottom"))
+    out = np.empty((64, 64), np.uint8)
+    rc = lib.ke_normalize(ffi.from_buffer(img), H, W, TOP, 64, 64, native.MODES["clean-moment"], ffi.from_buffer(out))
+    assert rc == lib.KE_OK
+    np.testing.assert_array_equal(out, native.normalize(img, 64, "clean-moment", TOP))
+    big = np.zeros((300, 300), np.uint8)
+    rc = lib.ke_normalize(ffi.from_buffer(big), 300, 300, 255, 8, 8, native.MODES["clean-bbox"], ffi.from_buffer(out))
+    assert rc == lib.KE_EBUF
