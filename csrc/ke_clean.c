@@ -14,7 +14,7 @@
 
 typedef struct {
     int32_t parent;      /* union-find parent (a run index <= this one) */
-    uint32_t sum;        /* this run's stretched ink; for a root after resolve(): the component's */
+    uint32_t sum;        /* this run's ink S (sum of v - P); for a root after resolve(): the component's */
     uint16_t x0, x1;     /* pixels [x0, x1) of its row */
     uint8_t edge, drop;  /* touches the border band; dropped (roots only, after decide()) */
 } ke_run;
@@ -22,7 +22,7 @@ _Static_assert(sizeof(ke_run) <= 16, "KE_STACK_WORK in ke_image.c counts 16 byte
 
 typedef struct {
     int paper, floor_, high, range; /* P, T, I, R = I - P of ke.h steps C1-C3 (T = 256: no pixel is ink) */
-    uint8_t lut[256];        /* level -> stretched level (0 below T) */
+    uint8_t lut[256];               /* level -> stretched level (0 below T) */
 } levels;
 
 static int max_runs(int h, int w) { return h * ((w + 1) / 2); }
