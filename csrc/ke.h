@@ -54,6 +54,27 @@
  *    every product and sum above is an exact multiple of 2^-16, so it sums in integers (vertical pass first)
  *    in any order and converts once; out = (int)(A * (scale * 2^-16) + 0.5) for the integer sum A.
  * ---------------------------------------------------------------------------------------------------------
+ * Cleaning algorithm (ke_clean; modes CLEAN_BBOX / CLEAN_MOMENT run it before the BBOX / MOMENT window). Integer
+ * arithmetic only (64-bit where products may be large), so the JS port is bit-exact. n = h * w.
+ * C1. Paper level P: the median level, the smallest v with 2 * #(pixels <= v) >= n (paper is most of a frame).
+ * C2. Noise floor: D = sum over pixels with v <= P of (P - v), B = #(pixels with v <= P);
+ *     noise = ceil(5 D / (2 B)) = (5 D + 2 B - 1) / (2 B) (2.5x the mean deviation below the paper level: about 2
+ *     sigma of Gaussian paper noise). Ink floor T = P + max(noise, t), t = maxlevel / 8 + 1 (the ink threshold of
+ *     step 1). Ink = pixels with v >= T. No ink (or T > 255) -> all-zero output.
+ * C3. Stretch: I = the smallest v >= T with 10 * #(T <= level <= v) >= 9 * #(ink) (90th percentile of the ink),
+ *     R = I - P; an ink pixel becomes min(maxlevel, ((v - P) * maxlevel + R / 2) / R), every other pixel 0 (paper
+ *     and noise gone, faint pencil stretched so its 90th percentile is full ink).
+ * C4. Components: 8-connected ink components; each has its ink S (sum of v - P over its pixels) and an edge flag
+ *     (a pixel within the border band: y < b, y >= h - b, x < b or x >= w - b, b = 1 + min(h, w) / 64).
+ *     Total ink S_all. The largest component (largest S; on a tie the one whose first pixel in row-major order
+ *     comes first) is always kept.
+ * C5. Every other component is a speck when S < R * max(1, n / 1024) (under n/1024 pixels of full stretched ink),
+ *     else a fragment when it touches the border band and 4 * S < S_all (a piece of the neighbouring character,
+ *     cut by the cell grid). Specks are dropped; fragments are dropped unless 2 * (their S together) > S_all - (the
+ *     specks' S) (then they are most of the ink: the character itself is in pieces at the border).
+ * C6. The kept components' stretched levels form the cleaned image (same size, levels 0..maxlevel), which then
+ *     goes through step 1 (BBOX or MOMENT window) and step 2 unchanged.
+ * ---------------------------------------------------------------------------------------------------------
  */
 #ifndef KE_H
 #define KE_H
@@ -61,7 +82,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KE_VERSION 3
+#define KE_VERSION 4 /* 4: cleaned modes (ke_clean) */
 
 /* Return codes. */
 #define KE_OK 0
@@ -83,9 +104,12 @@
 #define KE_NORM_NONE 0
 #define KE_NORM_BBOX 1
 #define KE_NORM_MOMENT 2
+#define KE_NORM_CLEAN_BBOX 3   /* ke_clean, then BBOX */
+#define KE_NORM_CLEAN_MOMENT 4 /* ke_clean, then MOMENT */
 
 #define KE_MAX_PIXELS (128 * 127) /* largest native frame (G-type) */
 #define KE_MAX_OUT 1024           /* largest output side */
+#define KE_CLEAN_MAX_PIXELS (1 << 23) /* largest image ke_clean takes (8.4 Mpx: component sums fit 31 bits) */
 
 typedef struct {
     int32_t record_bytes, width, height, bpp, image_offset;
@@ -116,10 +140,32 @@ int ke_decode_raw(int type, const uint8_t *rec, size_t len, uint8_t *out, size_t
  * img must not overlap out. */
 int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out);
 
+/* As ke_normalize, with a caller buffer `work` of work_len >= ke_normalize_work_size(h, w, mode) bytes (8-byte
+ * aligned) for the cleaned modes. ke_normalize itself uses a stack buffer, enough for frames of KE_MAX_PIXELS, and
+ * returns KE_EBUF for a cleaned mode on a larger image. */
+int ke_normalize_ex(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out,
+                    void *work, size_t work_len);
+
+/* Bytes of `work` ke_normalize_ex needs (0 for modes without cleaning; 0 also for a cleaned mode on an image
+ * ke_clean rejects: h, w < 1, w > 65535 or more than KE_CLEAN_MAX_PIXELS pixels). */
+size_t ke_normalize_work_size(int h, int w, int mode);
+
+/* Bytes of `work` ke_clean needs for an h x w image (0 when it rejects the size, as above). */
+size_t ke_clean_work_size(int h, int w);
+
+/* Cleaning (steps C1-C6 above): img[h][w] levels 0..maxlevel -> out[h][w] levels 0..maxlevel, the kept ink only.
+ * `work` (8-byte aligned) holds ke_clean_work_size(h, w) bytes. img must not overlap out. */
+int ke_clean(const uint8_t *img, int h, int w, int maxlevel, uint8_t *out, void *work, size_t work_len);
+
 /* Decode records [0, n) of `data` (data_len >= n * record_bytes) into images[n][oh][ow] and, when meta is not
  * NULL, meta[n]. oh == 0 && ow == 0 means raw levels at the native frame size (mode must be KE_NORM_NONE);
  * otherwise each record goes through ke_normalize with maxlevel = 2^bpp - 1. */
 int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
                     uint8_t *images, ke_meta *meta);
+
+/* As ke_decode_batch, with a caller buffer for the cleaned modes (ke_normalize_ex; work may be NULL for the others):
+ * no large stack frame, so it suits threads with small stacks. */
+int ke_decode_batch_ex(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                       uint8_t *images, ke_meta *meta, void *work, size_t work_len);
 
 #endif

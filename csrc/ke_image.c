@@ -426,9 +426,27 @@ static void resample_double(const uint8_t *img, int h, int w, int maxlevel, cons
     }
 }
 
-int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out) {
+/* Bytes of a cleaned frame plus ke_clean's work, cleaned frame first (run records need 8-byte alignment). */
+size_t ke_normalize_work_size(int h, int w, int mode) {
+    if (mode != KE_NORM_CLEAN_BBOX && mode != KE_NORM_CLEAN_MOMENT) return 0;
+    size_t clean = ke_clean_work_size(h, w);
+    return clean ? (((size_t)h * (size_t)w + 7) & ~(size_t)7) + clean : 0;
+}
+
+int ke_normalize_ex(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out,
+                    void *work, size_t work_len) {
     if (!img || !out || h <= 0 || w <= 0 || maxlevel < 1 || maxlevel > 255) return KE_EARG;
     if (oh <= 0 || ow <= 0 || oh > KE_MAX_OUT || ow > KE_MAX_OUT) return KE_EARG;
+    if (mode == KE_NORM_CLEAN_BBOX || mode == KE_NORM_CLEAN_MOMENT) {
+        size_t need = ke_normalize_work_size(h, w, mode), frame = need - ke_clean_work_size(h, w);
+        if (need == 0) return KE_EARG;
+        if (!work || work_len < need) return KE_EBUF;
+        uint8_t *clean = (uint8_t *)work;
+        int rc = ke_clean(img, h, w, maxlevel, clean, clean + frame, need - frame);
+        if (rc != KE_OK) return rc;
+        img = clean;
+        mode = mode == KE_NORM_CLEAN_BBOX ? KE_NORM_BBOX : KE_NORM_MOMENT;
+    }
     window win = {0.0, 0.0, (double)w / ow, (double)h / oh};
     int t = ink_threshold(maxlevel), ink = 1;
     if (mode == KE_NORM_BBOX) ink = bbox_window(img, h, w, t, oh, ow, &win);
@@ -439,4 +457,12 @@ int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow,
     else if (grid_window(&win, w, maxlevel, &g)) resample_grid(img, h, w, maxlevel, &g, oh, ow, out);
     else resample_double(img, h, w, maxlevel, &win, oh, ow, out);
     return KE_OK;
+}
+
+/* Stack work for the cleaned modes: a cleaned G-type frame (the largest native one) and its run records. */
+#define KE_STACK_WORK (KE_MAX_PIXELS + 16 * 127 * 64 + 4 * 128 + 64)
+
+int ke_normalize(const uint8_t *img, int h, int w, int maxlevel, int oh, int ow, int mode, uint8_t *out) {
+    uint64_t work[KE_STACK_WORK / 8];
+    return ke_normalize_ex(img, h, w, maxlevel, oh, ow, mode, out, work, sizeof work);
 }

@@ -109,13 +109,13 @@ int ke_decode_raw(int type, const uint8_t *rec, size_t len, uint8_t *out, size_t
 
 static int batch_args_ok(int type, int oh, int ow, int mode) {
     if (type < 0 || type >= KE_NTYPES) return 0;
-    if (mode < KE_NORM_NONE || mode > KE_NORM_MOMENT) return 0;
+    if (mode < KE_NORM_NONE || mode > KE_NORM_CLEAN_MOMENT) return 0;
     if (oh == 0 && ow == 0) return mode == KE_NORM_NONE;
     return oh > 0 && ow > 0 && oh <= KE_MAX_OUT && ow <= KE_MAX_OUT;
 }
 
-int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
-                    uint8_t *images, ke_meta *meta) {
+int ke_decode_batch_ex(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                       uint8_t *images, ke_meta *meta, void *work, size_t work_len) {
     if (!data || !images || !batch_args_ok(type, oh, ow, mode)) return KE_EARG;
     const ke_layout *l = &LAYOUTS[type];
     size_t rb = (size_t)l->record_bytes;
@@ -131,8 +131,16 @@ int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, in
             continue;
         }
         unpack(l, rec, frame);
-        int rc = ke_normalize(frame, l->height, l->width, (1 << l->bpp) - 1, oh, ow, mode, images + i * stride);
+        int lv = (1 << l->bpp) - 1, rc;
+        uint8_t *out = images + i * stride;
+        if (work) rc = ke_normalize_ex(frame, l->height, l->width, lv, oh, ow, mode, out, work, work_len);
+        else rc = ke_normalize(frame, l->height, l->width, lv, oh, ow, mode, out);
         if (rc != KE_OK) return rc;
     }
     return KE_OK;
+}
+
+int ke_decode_batch(int type, const uint8_t *data, size_t data_len, size_t n, int oh, int ow, int mode,
+                    uint8_t *images, ke_meta *meta) {
+    return ke_decode_batch_ex(type, data, data_len, n, oh, ow, mode, images, meta, NULL, 0);
 }

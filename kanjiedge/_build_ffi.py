@@ -29,7 +29,8 @@ ffibuilder.cdef(cdef_from_header(HEADER.read_text()))
 ffibuilder.set_source(
     "kanjiedge._ke",
     '#include "ke.h"',
-    sources=["csrc/ke_record.c", "csrc/ke_image.c"],  # relative: editable installs reject absolute paths
+    # relative paths: editable installs reject absolute ones
+    sources=["csrc/ke_record.c", "csrc/ke_image.c", "csrc/ke_clean.c"],
     include_dirs=["csrc"],
     # ISO C11 (not gnu11) keeps GCC from contracting a*b+c into FMA, so the doubles match csrc/ke.h's algorithm
     # and the web page's JS port exactly.

@@ -3,8 +3,8 @@
     kanjiedge dataset --etl-dir artifacts/synth/etl9g --out artifacts/dataset/synth-etl9g
 
 Finds ETL files under --etl-dir (recursively; INFO files and dot-files skipped), detects which sets are present,
-decodes every record with the C codec (kanjiedge.etl.read: resize + moment normalization to 64x64), merges classes
-by character across sets, and writes (see ARCHITECTURE.md "Dataset folder"):
+decodes every record with the C codec (kanjiedge.etl.read: cleaning, then resize + moment normalization to 64x64),
+merges classes by character across sets, and writes (see ARCHITECTURE.md "Dataset folder"):
 
     images.npy  uint8 [N,64,64] (0 = paper, 255 = ink), filled in place through a memmap, never held twice
     labels.npy  int32 [N] class index      writers.npy int32 [N] globally unique writer id
@@ -28,7 +28,7 @@ from kanjiedge import checks, outputs
 from kanjiedge.errors import UserError
 from kanjiedge.hashing import sha256_file
 
-DEFAULTS = {"size": 64, "normalize": "moment", "seed": 0}
+DEFAULTS = {"size": 64, "normalize": "clean-moment", "seed": 0}
 
 @dataclass
 class Source:
@@ -208,7 +208,7 @@ def _decode_into(images, sources, size, normalize, acc, progress) -> int:
     return offset
 
 
-def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: int | None = None,
+def build(etl_dir, out, size: int = 64, normalize: str = DEFAULTS["normalize"], val_writers: int | None = None,
           test_writers: int | None = None, seed: int = 0, progress: bool = True, train_only=None) -> Path:
     """Build a dataset folder from the ETL files under `etl_dir`.
 
@@ -216,7 +216,7 @@ def build(etl_dir, out, size: int = 64, normalize: str = "moment", val_writers: 
         etl_dir: folder searched recursively for ETL files.
         out: dataset folder to (re)create, e.g. artifacts/dataset/synth-etl9g.
         size: output image side (images are size x size).
-        normalize: "moment", "bbox" or "none" (kanjiedge.etl.read).
+        normalize: "clean-moment" (default), "clean-bbox", "moment", "bbox" or "none" (kanjiedge.etl.read).
         val_writers, test_writers: writers held out for validation / test (default round(n/8), >= 1).
         seed: seed of the writer split.
         progress: show a tqdm bar on stderr.
@@ -339,12 +339,15 @@ def load(path) -> Dataset:
 
 def cli(argv: list[str]) -> int:
     """`kanjiedge dataset`: ETL files -> dataset folder."""
+    from kanjiedge import etl
+
     p = argparse.ArgumentParser(prog="kanjiedge dataset", description=__doc__.split("\n\n")[0])
     p.add_argument("--etl-dir", required=True, help="folder with ETL files (searched recursively)")
     p.add_argument("--out", required=True, help="dataset folder to write, e.g. artifacts/dataset/synth-etl9g")
     p.add_argument("--size", type=int, default=DEFAULTS["size"], help="image side in pixels (default 64)")
-    p.add_argument("--normalize", default=DEFAULTS["normalize"], choices=["moment", "bbox", "none"],
-                   help="position/size normalization done by the C codec (default moment)")
+    p.add_argument("--normalize", default=DEFAULTS["normalize"], choices=list(etl.MODES),
+                   help="position/size normalization done by the C codec (default clean-moment: edge fragments, "
+                   "specks, paper and noise removed first)")
     p.add_argument("--val-writers", type=int, default=None, help="writers held out for validation (default n/8)")
     p.add_argument("--test-writers", type=int, default=None, help="writers held out for testing (default n/8)")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the writer split")

@@ -47,7 +47,7 @@ from kanjiedge.etlcheck import ETLError
 from kanjiedge.formats import FORMATS, Format, Layout
 
 
-MODES = ("none", "bbox", "moment")
+MODES = tuple(native.MODES)  # none, bbox, moment, clean-bbox, clean-moment (csrc/ke.h)
 
 
 @dataclass
@@ -235,7 +235,8 @@ def read(path, size=None, normalize: str = "none", threads: int = 2) -> Records:
         size: None for raw levels at the native frame size (0 = paper .. 2^bpp-1 = darkest ink), or an int /
             (H, W) for images resized by area and scaled to 0..255 (255 = full ink).
         normalize: "none" (whole frame), "bbox" (ink bounding box, aspect kept) or "moment" (centre of mass to
-            the centre, scale from second moments); see csrc/ke.h for the exact algorithm.
+            the centre, scale from second moments), or "clean-bbox" / "clean-moment" (the same after removing paper,
+            noise, edge fragments and specks); see csrc/ke.h for the exact algorithm.
         threads: decoding threads over record ranges.
 
     Returns:

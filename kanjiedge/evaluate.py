@@ -4,8 +4,9 @@ split of a dataset folder), over the classes the model knows, with the most conf
     kanjiedge evaluate --model artifacts/models/cnn --etl-dir data/etl --json
     kanjiedge evaluate --model artifacts/edge/rpi/model.onnx --data artifacts/dataset/synth-etl9g --split test
 
-Images get exactly the training preprocessing recorded with the model ("preprocess": C normalize at the dataset's
-source size, then area resize to the model input). `Predictor` is also what `kanjiedge predict` uses.
+Images get the training preprocessing recorded with the model ("preprocess": C normalize at the dataset's source
+size, then area resize to the model input, kanjiedge.preprocess); ETL files are normalized in the cleaned variant of
+the model's mode (`clean-moment` for a `moment` model). `Predictor` is also what `kanjiedge predict` uses.
 """
 
 import argparse
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from kanjiedge import breakdown, checks
+from kanjiedge import breakdown, checks, preprocess
 from kanjiedge.errors import UserError
 
 
@@ -72,10 +72,12 @@ class Predictor:
 
     def prepare(self, images: np.ndarray) -> np.ndarray:
         """uint8 [N,H,W] at the source size (0 = paper, 255 = ink) -> model input float32 [N,1,S,S]."""
-        x = torch.from_numpy(np.ascontiguousarray(images)).float().unsqueeze(1)
-        if x.shape[-1] != self.size or x.shape[-2] != self.size:
-            x = F.interpolate(x, size=(self.size, self.size), mode="area")
-        return (x.round() * float(self.preprocess.get("scale", 1 / 255))).numpy().astype(np.float32)
+        return preprocess.prepare(images, self.size, self.preprocess.get("scale", 1 / 255))
+
+    @property
+    def picture_mode(self) -> str:
+        """The normalize mode for real pictures: the training mode, cleaned (kanjiedge.preprocess.picture_mode)."""
+        return preprocess.picture_mode(self.preprocess.get("normalize"))
 
 
 def topk_predictions(pred: Predictor, images: np.ndarray, k: int = 5, batch: int = 512, progress=True) -> np.ndarray:
@@ -88,14 +90,15 @@ def topk_predictions(pred: Predictor, images: np.ndarray, k: int = 5, batch: int
 
 
 def read_etl_dir(etl_dir, pred: Predictor) -> tuple[np.ndarray, list[str]]:
-    """Every ETL file under `etl_dir`, decoded + normalized as the model's training data was."""
+    """Every ETL file under `etl_dir`, decoded and normalized in the model's picture mode (its training mode after
+    the cleaning step, which drops what is not the character: real scans carry neighbour fragments and noise)."""
     from kanjiedge import etl
     from kanjiedge.dataset import find_sources
 
     sources, _notes = find_sources(etl_dir)
     images, labels = [], []
     for src in tqdm(sources, desc="reading ETL files", file=sys.stderr, leave=False):
-        rec = etl.read(src.path, size=pred.source_size, normalize=pred.preprocess.get("normalize", "moment"))
+        rec = etl.read(src.path, size=pred.source_size, normalize=pred.picture_mode)
         images.append(rec.images)
         labels += list(rec.labels)
     return np.concatenate(images), labels

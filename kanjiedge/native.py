@@ -17,7 +17,9 @@ VERSION = lib.ke_version()
 # record type names <-> KE_T_* constants
 TYPES = {"M": lib.KE_T_M, "K": lib.KE_T_K, "C": lib.KE_T_C, "B8": lib.KE_T_B8, "B9": lib.KE_T_B9,
          "G8": lib.KE_T_G8, "G9": lib.KE_T_G9}
-MODES = {"none": lib.KE_NORM_NONE, "bbox": lib.KE_NORM_BBOX, "moment": lib.KE_NORM_MOMENT}
+MODES = {"none": lib.KE_NORM_NONE, "bbox": lib.KE_NORM_BBOX, "moment": lib.KE_NORM_MOMENT,
+         "clean-bbox": lib.KE_NORM_CLEAN_BBOX, "clean-moment": lib.KE_NORM_CLEAN_MOMENT}
+CLEAN_MAX_PIXELS = lib.KE_CLEAN_MAX_PIXELS
 MAX_OUT = lib.KE_MAX_OUT
 META_DTYPE = np.dtype([("code", "<u4"), ("sheet", "<u4"), ("aux", "<u4")])  # layout of ke_meta
 
@@ -89,7 +91,7 @@ def decode_batch(rtype: str, data, n: int, images: np.ndarray, meta: np.ndarray 
         images: uint8 [n, H, W] output; H, W = native frame when size is None, else the requested size.
         meta: META_DTYPE [n] output or None.
         size: None (raw levels) or int / (H, W) (scaled to 0..255).
-        mode: "none", "bbox" or "moment" (only "none" when size is None).
+        mode: a key of MODES (only "none" when size is None).
     """
     lay = layout(rtype)
     oh, ow = (0, 0) if size is None else out_shape(size)
@@ -101,10 +103,28 @@ def decode_batch(rtype: str, data, n: int, images: np.ndarray, meta: np.ndarray 
     src = ffi.from_buffer("uint8_t[]", data)
     cmeta = ffi.NULL if meta is None else ffi.cast("ke_meta *", ffi.from_buffer(meta))
     try:
-        rc = lib.ke_decode_batch(TYPES[rtype], src, len(src), n, oh, ow, MODES[mode], ffi.from_buffer(images), cmeta)
+        need = lib.ke_normalize_work_size(lay.height, lay.width, MODES[mode]) if oh else 0
+        work = np.empty((need + 7) // 8, np.uint64)  # cleaned modes: scratch here, not on the thread's stack
+        rc = lib.ke_decode_batch_ex(TYPES[rtype], src, len(src), n, oh, ow, MODES[mode], ffi.from_buffer(images),
+                                    cmeta, ffi.cast("void *", ffi.from_buffer(work)) if need else ffi.NULL, need)
     finally:
         ffi.release(src)  # an mmap cannot be closed while a buffer export is alive
     _check(rc, f"decode {n} {rtype} records")
+
+
+def _grey(img: np.ndarray) -> np.ndarray:
+    img = np.ascontiguousarray(img)
+    if img.dtype != np.uint8 or img.ndim != 2 or 0 in img.shape:
+        raise ValueError(f"img must be a non-empty uint8 [H, W] array, got {img.dtype} {img.shape}")
+    return img
+
+
+def _work(nbytes: int, what: str, shape) -> np.ndarray:
+    """An 8-byte aligned scratch buffer for the C cleaning step (uint64 keeps the alignment)."""
+    if nbytes == 0:
+        raise ValueError(f"{what}: image {shape[0]}x{shape[1]} too large to clean (at most {CLEAN_MAX_PIXELS} "
+                         "pixels and 65535 columns); shrink it first")
+    return np.empty((nbytes + 7) // 8, np.uint64)
 
 
 def normalize(img: np.ndarray, size=64, mode: str = "moment", max_level: int = 255) -> np.ndarray:
@@ -114,20 +134,33 @@ def normalize(img: np.ndarray, size=64, mode: str = "moment", max_level: int = 2
         img: uint8 [H, W], 0 = paper, `max_level` = full ink (invert photos of dark ink on white first).
         size: output side (int) or (H, W).
         mode: "none" (area resize of the whole frame), "bbox" (ink bounding box, aspect kept, touching the
-            frame on the long side) or "moment" (centre of mass to the centre, scale from second moments).
+            frame on the long side), "moment" (centre of mass to the centre, scale from second moments), or
+            "clean-bbox" / "clean-moment" (the same after `clean`: paper, noise, edge fragments and specks gone).
         max_level: the level meaning full ink (255 for ordinary 8-bit images).
 
     Returns:
         uint8 [size, size] (or [H, W]), 0 = paper, 255 = full ink.
     """
-    img = np.ascontiguousarray(img)
-    if img.dtype != np.uint8 or img.ndim != 2 or 0 in img.shape:
-        raise ValueError(f"img must be a non-empty uint8 [H, W] array, got {img.dtype} {img.shape}")
+    img = _grey(img)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
     oh, ow = out_shape(size)
     out = np.empty((oh, ow), np.uint8)
-    rc = lib.ke_normalize(ffi.from_buffer(img), img.shape[0], img.shape[1], max_level, oh, ow, MODES[mode],
-                          ffi.from_buffer(out))
+    need = lib.ke_normalize_work_size(img.shape[0], img.shape[1], MODES[mode])
+    work = _work(need, "normalize", img.shape) if mode.startswith("clean-") else np.empty(0, np.uint64)
+    rc = lib.ke_normalize_ex(ffi.from_buffer(img), img.shape[0], img.shape[1], max_level, oh, ow, MODES[mode],
+                             ffi.from_buffer(out), ffi.cast("void *", ffi.from_buffer(work)), work.nbytes)
     _check(rc, "normalize")
+    return out
+
+
+def clean(img: np.ndarray, max_level: int = 255) -> np.ndarray:
+    """The cleaning step alone (csrc/ke.h steps C1-C6): same shape and levels, only the character's ink kept
+    (paper level and noise removed, faint ink stretched, edge fragments and specks dropped)."""
+    img = _grey(img)
+    out = np.empty_like(img)
+    work = _work(lib.ke_clean_work_size(img.shape[0], img.shape[1]), "clean", img.shape)
+    rc = lib.ke_clean(ffi.from_buffer(img), img.shape[0], img.shape[1], max_level, ffi.from_buffer(out),
+                      ffi.cast("void *", ffi.from_buffer(work)), work.nbytes)
+    _check(rc, "clean")
     return out

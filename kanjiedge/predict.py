@@ -2,7 +2,8 @@
 scan or drawing of one handwritten character (dark ink on light paper).
 
 The image is read as grey, inverted to ink-high, normalized by the same C code as the training data
-(kanjiedge.native.normalize at the model's source size and mode) and fed to the model; `--model` takes a model
+(kanjiedge.preprocess.normalize_picture: the model's source size and its mode after cleaning, which removes paper,
+noise, neighbour fragments and specks) and fed to the model; `--model` takes a model
 folder, a .pt checkpoint or an exported .onnx file.
 """
 
@@ -15,6 +16,8 @@ import numpy as np
 from kanjiedge import checks
 from kanjiedge.errors import UserError
 from kanjiedge.evaluate import Predictor
+
+MAX_SIDE = 2048  # longer sides are area-reduced first
 
 
 def read_ink(path) -> np.ndarray:
@@ -29,6 +32,10 @@ def read_ink(path) -> np.ndarray:
         img = (img[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    if max(img.shape) > MAX_SIDE:  # phone photos: the cleaning step takes at most 8.4 Mpx, and needs far fewer
+        f = MAX_SIDE / max(img.shape)
+        img = cv2.resize(img, (max(1, round(img.shape[1] * f)), max(1, round(img.shape[0] * f))),
+                         interpolation=cv2.INTER_AREA)
     ink = 255 - img.astype(np.int32)
     ink -= int(np.percentile(ink, 5))  # paper level -> 0
     top = int(checks.ink_found(path, ink).max())
@@ -37,9 +44,9 @@ def read_ink(path) -> np.ndarray:
 
 def predict(pred: Predictor, ink: np.ndarray, top: int = 5) -> list[tuple[str, float]]:
     """Top-k (character, probability) for one ink-high uint8 image of any size."""
-    from kanjiedge import native
+    from kanjiedge.preprocess import normalize_picture
 
-    norm = native.normalize(ink, pred.source_size, pred.preprocess.get("normalize", "moment"))
+    norm = normalize_picture(ink, pred.preprocess, pred.source_size)
     logits = pred.logits(pred.prepare(norm[None]))[0].astype(np.float64)
     p = np.exp(logits - logits.max())
     p /= p.sum()

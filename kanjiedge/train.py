@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from kanjiedge import atomic, checks, outputs
 from kanjiedge.augment import augment
+from kanjiedge.preprocess import resize_u8, to_input  # noqa: F401 (resize_u8 also imported from here by tests)
 from kanjiedge.errors import UserError
 from kanjiedge.models import count_params, create_model, list_models, model_options
 
@@ -216,17 +217,6 @@ def limit_rows(idx: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(idx, limit, replace=False))
 
 
-def resize_u8(images, rows: np.ndarray, size: int, chunk: int = 4096) -> torch.Tensor:
-    """Rows of a uint8 [N,H,W] (memmap) -> uint8 [len(rows),1,size,size], area-resized (exact 2x2 mean at 64->32)."""
-    out = torch.empty(len(rows), 1, size, size, dtype=torch.uint8)
-    for s in tqdm(range(0, len(rows), chunk), desc="loading images", file=sys.stderr, leave=False):
-        x = torch.from_numpy(np.asarray(images[rows[s:s + chunk]])).unsqueeze(1).float()
-        if x.shape[-1] != size or x.shape[-2] != size:
-            x = F.interpolate(x, size=(size, size), mode="area")
-        out[s:s + chunk] = x.round_().clamp_(0, 255).to(torch.uint8)
-    return out
-
-
 def load_splits(path, size: int, limit: int, device, seed: int) -> DataSplits:
     """Open a dataset folder, pick the rows of each split (--sample-limit), resize them and move them to `device`."""
     ds = open_dataset(path)
@@ -323,12 +313,6 @@ def seed_epoch(seed: int, epoch: int, rank: int) -> torch.Generator:
     random.seed(s)
     np.random.seed(s % 2**32)
     return torch.Generator().manual_seed(s + 1)
-
-
-def to_input(images_u8: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    """uint8 [N,1,S,S] -> float32 [N,1,S,S] in 0..1 on `device` (the model input contract)."""
-    x = images_u8.to(device, non_blocking=True).float().div_(255)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def train_one_epoch(step_mod, opt, sched, scaler, data: DataSplits, args, env: Env, epoch: int) -> dict:

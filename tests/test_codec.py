@@ -30,8 +30,7 @@ def random_pixels(rtype: str, seed: int, blob: bool = False) -> list:
             for y in range(h)]
 
 
-def test_version_and_layouts():
-    assert native.VERSION >= 2
+def test_layouts():
     for rtype, (nbytes, w, h, bpp, off) in LAYOUT.items():
         assert native.layout(rtype) == native.Layout(nbytes, w, h, bpp, off)
 
@@ -76,6 +75,21 @@ def test_fused_resize_matches_reference(rtype, mode):
     out = np.empty((1, 12, 10), np.uint8)
     native.decode_batch(rtype, rec, 1, out, None, size=(12, 10), mode=mode)
     np.testing.assert_array_equal(out[0], np.array(normalize(px, lay.max_level, 12, 10, mode), np.uint8))
+
+
+@pytest.mark.parametrize("rtype", TYPES)
+@pytest.mark.parametrize("mode", ["clean-bbox", "clean-moment"])
+def test_fused_cleaned_resize_matches_reference(rtype, mode):
+    """Cleaned modes in the batch decoder = the cleaning step (tests/test_clean.py checks it against a Python
+    transcription) followed by the reference bbox / moment resize, byte for byte, for every record type."""
+    px = random_pixels(rtype, seed=zlib.crc32(f"{rtype}{mode}".encode()), blob=True)
+    lay = native.layout(rtype)
+    px[0][: lay.width // 4] = [lay.max_level] * (lay.width // 4)  # a fragment along the top edge
+    out = np.empty((1, 12, 10), np.uint8)
+    native.decode_batch(rtype, pack(rtype, CODE[rtype], 1, px), 1, out, None, size=(12, 10), mode=mode)
+    cleaned = native.clean(np.array(px, np.uint8), lay.max_level).tolist()
+    want = normalize(cleaned, lay.max_level, 12, 10, mode.removeprefix("clean-"))
+    np.testing.assert_array_equal(out[0], np.array(want, np.uint8))
 
 
 @pytest.mark.parametrize("rtype, size", [("G9", (64, 64)), ("M", (63, 32)), ("B9", (63, 64)), ("C", (38, 24))])

@@ -20,14 +20,16 @@ NODE_NORMALIZE = r"""
 import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 const [mod, inp, outp, spec] = process.argv.slice(1);
-const { normalize } = await import(pathToFileURL(mod).href);
+const { normalize, clean } = await import(pathToFileURL(mod).href);
 const buf = fs.readFileSync(inp);
 const outs = [];
 let off = 0;
 for (const j of JSON.parse(spec)) {
   const img = new Uint8Array(buf.buffer, buf.byteOffset + off, j.h * j.w);
   off += j.h * j.w;
-  outs.push(Buffer.from(normalize(img, j.h, j.w, j.maxlevel, j.oh, j.ow, j.mode)));
+  const out = j.mode === "clean" ? clean(img, j.h, j.w, j.maxlevel)
+                                  : normalize(img, j.h, j.w, j.maxlevel, j.oh, j.ow, j.mode);
+  outs.push(Buffer.from(out));
 }
 fs.writeFileSync(outp, Buffer.concat(outs));
 """
@@ -46,6 +48,22 @@ def _scribbles(seed=0):
             cv2.polylines(img, [pts], False, maxlevel, int(rng.integers(1, 6)), cv2.LINE_AA)
         out.append((img, maxlevel))
     return out + [(np.zeros((50, 60), np.uint8), 255)]
+
+
+def _dirty(seed=0):
+    """What the cleaning step acts on: grey noisy paper, faint ink, fragments at the frame edges, specks, plus the
+    degenerate frames (1x1, all ink, all paper)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, (img, maxlevel) in enumerate(_scribbles(seed)[:6]):
+        h, w = img.shape
+        grey = (img.astype(np.int32) * (k + 2) // 8 + rng.normal(maxlevel * 0.08, maxlevel * 0.04, img.shape)
+                .round().clip(0, None).astype(np.int32) * (k % 2))
+        grey[:, : 1 + k] += maxlevel // 2  # a fragment along the left edge
+        grey[rng.integers(0, h, 5), rng.integers(0, w, 5)] = maxlevel  # specks
+        out.append((grey.clip(0, maxlevel).astype(np.uint8), maxlevel))
+    return out + [(np.full((1, 1), 9, np.uint8), 15), (np.full((20, 30), 255, np.uint8), 255),
+                  (np.zeros((50, 60), np.uint8), 255)]
 
 
 def _js_normalize(jobs, images, tmp_path):
@@ -73,6 +91,27 @@ def test_js_normalize_matches_c(tmp_path):
         # same IEEE double operations in the same order: equal up to a rounding tie (<= 1 level)
         assert np.abs(js.astype(int) - c).max() <= 1, job
     assert any(js.any() for js in _js_normalize(jobs[:6], images[:6], tmp_path))  # not trivially empty
+
+
+def test_js_clean_is_bit_exact_with_c(tmp_path):
+    """The cleaning step is integer arithmetic: the JS port gives the C bytes exactly, and so does the whole
+    cleaned normalization (window and resampling of the same cleaned image)."""
+    jobs, images = [], []
+    for img, maxlevel in _dirty() + _scribbles(1):
+        job = {"h": img.shape[0], "w": img.shape[1], "maxlevel": maxlevel, "oh": 0, "ow": 0}
+        jobs += [{**job, "mode": "clean", "oh": img.shape[0], "ow": img.shape[1]},
+                 {**job, "mode": "clean-moment", "oh": 64, "ow": 64}, {**job, "mode": "clean-bbox", "oh": 32, "ow": 48}]
+        images += [img] * 3
+    outs = _js_normalize(jobs, images, tmp_path)
+    for job, img, js in zip(jobs, images, outs):
+        if job["mode"] == "clean":
+            c = native.clean(img, max_level=job["maxlevel"])
+        else:
+            c = native.normalize(img, (job["oh"], job["ow"]), job["mode"], max_level=job["maxlevel"])
+        np.testing.assert_array_equal(js, c, err_msg=str(job))
+    cleaned = [js for job, js in zip(jobs, outs) if job["mode"] == "clean"]
+    assert sum(bool(c.any()) for c in cleaned) >= 6  # most frames keep a character
+    assert any((c != img).any() and c.any() for c, img in zip(cleaned, images[::3]))  # and cleaning changed them
 
 
 # ---------------------------------------------------------------- a model that knows the drawn characters
@@ -155,7 +194,7 @@ def _python_view(page, model):
                                   ".getImageData(0, 0, 256, 256).data)"), np.int64).reshape(256, 256, 4)
     lum = (77 * rgba[..., 0] + 150 * rgba[..., 1] + 29 * rgba[..., 2]) >> 8  # as inkFromRGBA
     ink = np.floor((255 - lum) * rgba[..., 3] / 255 + 0.5).astype(np.uint8)
-    pixels = native.normalize(ink, 64, "moment")
+    pixels = native.normalize(ink, 64, "clean-moment")  # the page cleans a moment-trained model's input
     logits = ort.InferenceSession(str(model)).run(None, {"image": pixels[None, None].astype(np.float32) / 255})[0]
     probs = np.exp(logits[0] - logits[0].max())
     return pixels, probs / probs.sum()

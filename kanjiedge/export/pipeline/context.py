@@ -46,6 +46,6 @@ def preprocess_dict(ctx) -> dict:
 
 def glyphs(data, idx, size) -> np.ndarray:
     """uint8 [n,S,S] dataset images at the model's input size, resized exactly as training did (area)."""
-    from kanjiedge.train import resize_u8
+    from kanjiedge.preprocess import resize_u8
 
     return resize_u8(data.images, np.asarray(idx), size).numpy()[:, 0]
