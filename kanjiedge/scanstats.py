@@ -77,9 +77,9 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * float(mask.sum()) / length if length else 0.0
 
 
-def measure(levels: np.ndarray, top: int) -> Stats | None:
-    """The Stats of one record image (uint8 levels [H,W], 0 = paper, `top` = the format's top level); None when
-    the image holds no character (no ink, or only edge fragments)."""
+def _parts(levels: np.ndarray, top: int) -> tuple:
+    """Levels as fractions, background, ink mask, ink weight, component labels, and per component: fragment flag,
+    character flag, area, weight (see module docstring)."""
     x = levels.astype(np.float32) / top
     h, w = x.shape
     background = float(np.median(x))
@@ -89,8 +89,22 @@ def measure(levels: np.ndarray, top: int) -> Stats | None:
     idx = np.arange(len(area))
     frag = (idx > 0) & border & (mass < FRAGMENT_SHARE * mass[1:].sum())
     char = (idx > 0) & ~frag & (area >= max(2, SPECK * h * w))
+    return x, background, ink, weight, labels, frag, char, area, mass
+
+
+def character_mask(levels: np.ndarray, top: int) -> np.ndarray:
+    """bool [H,W]: the ink of the character itself (edge fragments and specks left out)."""
+    parts = _parts(levels, top)
+    return parts[6][parts[4]]
+
+
+def measure(levels: np.ndarray, top: int) -> Stats | None:
+    """The Stats of one record image (uint8 levels [H,W], 0 = paper, `top` = the format's top level); None when
+    the image holds no character (no ink, or only edge fragments)."""
+    x, background, ink, weight, labels, frag, char, area, mass = _parts(levels, top)
     if not char.any():
         return None
+    h, w = x.shape
     mask = char[labels]
     ys, xs = np.nonzero(mask)
     wy = weight[ys, xs]

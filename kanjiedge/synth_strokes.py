@@ -144,17 +144,24 @@ def join(a_end: np.ndarray, b_start: np.ndarray, r) -> np.ndarray:
     return a_end + d * t + bulge * (4 * t * (1 - t))
 
 
-def _parts(st: np.ndarray, gap: bool, r) -> list:
-    """Split a stroke into start / middle / end parts (sharing their boundary points); `gap` cuts a short piece
-    out of the middle (a broken stroke)."""
+def _parts(st: np.ndarray, gap: int) -> list:
+    """Split a stroke into start / middle / end parts (sharing their boundary points); `gap` > 0 cuts that many
+    points out of the middle third (a broken stroke), when the stroke is long enough to keep its shape."""
     n = len(st)
     if n < 6:
         return [st]
     a, b = n // 3, 2 * n // 3
-    if gap and n >= 12:
-        g0 = int(r.integers(a, b - 1))
-        return [st[:a + 1], st[a:g0 + 1], st[g0 + 2:b + 1], st[b:]]
+    if gap and b - a > gap + 1:
+        g0 = (a + b - gap) // 2
+        return [st[:a + 1], st[a:g0 + 1], st[g0 + gap + 1:b + 1], st[b:]]
     return [st[:a + 1], st[a:b + 1], st[b:]]
+
+
+def gap_points(style, r) -> int:
+    """Points to cut for a visible break: the pen's width in KanjiVG units (the round caps close anything
+    shorter) plus 1-4 units of bare paper."""
+    pen_units = style.pen / max(style.size, 1e-3) * kanjivg.BOX
+    return int(math.ceil((pen_units + r.uniform(1.0, 4.0)) / STEP))
 
 
 def pen_paths(char: str, style, r) -> Paths:
@@ -174,7 +181,7 @@ def pen_paths(char: str, style, r) -> Paths:
         nxt = strokes[i + 1][0] if i + 1 < n else None
         if hooks[i] and len(st) >= 2:
             st = hook(st, nxt, r.uniform(2.0, 5.0) * (0.6 + style.speed), r)
-        parts = _parts(st, breaks[i], r)
+        parts = _parts(st, gap_points(style, r) if breaks[i] else 0)
         w = width[i, :len(parts)]
         if len(parts) > 1:
             w[-1] *= taper[i]

@@ -79,3 +79,12 @@ def test_summary_and_table():
     assert summary["height"][0] == pytest.approx(60 / 127)
     text = scanstats.table({"a": summary, **scanstats.REAL})
     assert text.count("\n") == 2 + len(scanstats.MEASURES) and "| records with an edge fragment | 0 % | 74 %" in text
+
+
+def test_character_mask_leaves_out_fragments_and_specks():
+    img = _frame()
+    img[40:90, 50:90] = 15
+    img[60:70, 0:20] = 15  # fragment
+    img[5, 100] = 15  # speck
+    mask = scanstats.character_mask(img, 15)
+    assert mask.sum() == 50 * 40 and mask[40:90, 50:90].all()
