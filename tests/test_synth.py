@@ -253,7 +253,8 @@ def test_hooks_tapers_and_trims_shape_the_pen_paths():
     tapered = paths(taper=0.6)
     assert tapered.width[-1] < 0.75 * tapered.width[0]
     st = np.stack([np.arange(10.0) * 2, np.zeros(10)], 1)
-    assert len(synth_strokes.trim_ends(st, -0.2, 0.0)) == 8 and synth_strokes.trim_ends(st, 0, 0.5)[-1, 0] == pytest.approx(27)
+    assert len(synth_strokes.trim_ends(st, -0.2, 0.0)) == 8
+    assert synth_strokes.trim_ends(st, 0, 0.5)[-1, 0] == pytest.approx(27)
 
 
 def test_fast_writers_have_more_habits_than_careful_ones():
