@@ -14,7 +14,7 @@ from kanjiedge.errors import UserError
 # codes, voicing marks, ASCII, CO-59 pairs, small kana in ETL8).
 QUIRK_CHARS = {
     "etl9g": "亜腕あん", "etl8g": "亜っゃあ", "etl9b": "亜腕あん", "etl8b2": "亜っあ",
-    "etl1": "0A,アヰヱン", "etl6": "アヲン0Z", "etl7": "あを゛゜", "etl3": "0Z,.",
+    "etl1": "0A,アヰヱン", "etl6": "アヲン0Z,。、・ー゛", "etl7": "あを゛゜", "etl3": "0Z,.",
     "etl4": "あゐゑん", "etl5": "アヰヱン", "etl2": None,
 }
 
