@@ -169,7 +169,7 @@ def pen_paths(char: str, style, r) -> Paths:
     g = geometry(char)
     strokes = np.split(jitter(g, style, r), g.splits)
     n = len(strokes)
-    trims = r.normal(-0.6 * style.trim, style.trim, (n, 2))
+    trims = r.normal(style.trim_bias * style.trim, style.trim, (n, 2))
     hooks, joins, breaks = r.random((3, n)) < np.array([[style.hook], [style.join], [style.breaks]])
     width = np.exp(r.normal(0, style.pressure, (n, 4)))  # per part: uneven pressure ...
     width[:, 0] *= r.uniform(1.0, 1.15, n)  # ... a heavier start ...

@@ -32,15 +32,19 @@ class Look:
     noise: tuple  # scanner noise sd: (low, high) between writers
     neighbours: float  # chance that a neighbouring character intrudes at one given frame edge
     intrusion: tuple  # how far its ink reaches into the frame, fraction of the frame: (low, high)
+    breaks: tuple = (0.1, 0.35)  # writers' chance of a broken long stroke: (low, high)
+    trim_bias: float = -0.6  # mean stroke-end trim in units of the writer's trim sd (< 0: strokes stop short)
+    blur: tuple = (0.5, 0.9)  # scanner blur sigma in frame pixels: (low, high) between writers
 
 
 LOOKS = {
     "G": Look(size=(0.525, 0.14, 0.08), down=(0.045, 0.03, 0.03), right=(0.022, 0.02, 0.02), aspect=-0.04,
-              pen=(0.030, 0.003), ink=(0.80, 0.07), paper=(0.0, 0.0), noise=(0.015, 0.035), neighbours=0.3,
-              intrusion=(0.01, 0.05)),
-    "M": Look(size=(0.70, 0.13, 0.08), down=(0.03, 0.04, 0.03), right=(0.05, 0.04, 0.03), aspect=-0.32,
-              pen=(0.045, 0.006), ink=(0.49, 0.05), paper=(0.08, 0.045), noise=(0.025, 0.04), neighbours=0.008,
-              intrusion=(0.01, 0.05)),
+              pen=(0.028, 0.003), ink=(0.83, 0.07), paper=(0.0, 0.0), noise=(0.015, 0.035), neighbours=0.3,
+              intrusion=(0.008, 0.04)),
+    # ETL1 katakana are mostly one connected component (1.2 per record): few breaks, strokes run into each other
+    "M": Look(size=(0.66, 0.13, 0.08), down=(0.035, 0.04, 0.03), right=(0.045, 0.04, 0.03), aspect=-0.32,
+              pen=(0.045, 0.006), ink=(0.48, 0.035), paper=(0.08, 0.045), noise=(0.025, 0.04), neighbours=0.008,
+              intrusion=(0.01, 0.05), breaks=(0.0, 0.05), trim_bias=0.8),
 }
 LOOKS["B"], LOOKS["C"] = LOOKS["G"], LOOKS["M"]
 CLEAN = replace(LOOKS["G"], ink=(1.0, 0.0), paper=(0.0, 0.0), noise=(0.0, 0.01), neighbours=0.0)
@@ -81,6 +85,7 @@ class Style:
     taper: float = 0.0  # width lost towards a stroke's end (fast strokes thin out)
     pressure: float = 0.0  # sd of pen pressure between stroke parts (uneven width and darkness)
     breaks: float = 0.0  # chance that a long stroke has a gap (the pencil skipped)
+    trim_bias: float = 0.0  # mean stroke-end trim in units of `trim` (< 0 shortened, > 0 overshooting)
     paper: float = 0.0  # paper level of this record
     neighbours: float = 0.0  # chance of a neighbour's fragment at each frame edge
     intrusion: tuple = (0.0, 0.0)  # (low, high) reach of those fragments into the frame
@@ -99,17 +104,17 @@ def writer_style(seed: int, writer: int, kind: str = "G", realism: str = "scan")
                  dy=r.normal(look.down[0], look.down[1]), shear=r.normal(0, 0.08), rot=r.normal(0, 0.03),
                  aspect=math.exp(r.normal(look.aspect, 0.07)), pen=max(0.02, r.normal(*look.pen)),
                  ink=float(np.clip(r.normal(*look.ink), 0.3, 1.0)), jitter=r.uniform(0.6, 1.6),
-                 wobble=r.uniform(0.4, 1.3), warp=warp, blur=r.uniform(0.35, 0.8), noise=r.uniform(*look.noise),
-                 neighbours=look.neighbours, intrusion=look.intrusion)
-    return _habits(base, r.beta(1.6, 1.6), r)
+                 wobble=r.uniform(0.4, 1.3), warp=warp, blur=r.uniform(*look.blur), noise=r.uniform(*look.noise),
+                 neighbours=look.neighbours, intrusion=look.intrusion, trim_bias=look.trim_bias)
+    return _habits(base, r.beta(1.6, 1.6), look, r)
 
 
-def _habits(s: Style, speed: float, r) -> Style:
+def _habits(s: Style, speed: float, look: Look, r) -> Style:
     """A writer's stroke habits from how fast they write: fast writers hook, join, trim and taper more."""
     return replace(s, speed=speed, hook=0.05 + 0.35 * speed * r.uniform(0.5, 1.0),
                    join=0.02 + 0.3 * speed ** 2 * r.uniform(0.5, 1.0), trim=0.02 + 0.07 * speed,
                    taper=0.1 + 0.4 * speed * r.uniform(0.5, 1.0), pressure=r.uniform(0.06, 0.18),
-                   breaks=r.uniform(0.1, 0.35), wobble=s.wobble * (0.8 + 0.6 * speed),
+                   breaks=r.uniform(*look.breaks), wobble=s.wobble * (0.8 + 0.6 * speed),
                    jitter=s.jitter * (0.8 + 0.6 * speed))
 
 
