@@ -36,9 +36,9 @@ EDGE_ARCH    ?= cnn
 TARGET       ?= rpi
 NPROC        ?= 1
 SYNTH_WRITERS ?= 16
-# The synthetic stand-in is one folder per set, merged by character in `make dataset` (3,124 classes): ETL9G (every
+# The synthetic stand-in is one folder per set, merged by character in `make dataset` (3,131 classes): ETL9G (every
 # level-1 kanji and hiragana), ETL8G hiragana (adds small っゃゅょ), ETL7 (hiragana, ゛゜) and ETL6 (katakana, digits,
-# Latin capitals), the M-type sets in faint pencil on grey paper. SYNTH_ARGS applies to ETL9G only.
+# Latin capitals, symbols), the M-type sets in faint pencil on grey paper. SYNTH_ARGS applies to ETL9G only.
 SYNTH_SETS   ?= etl9g etl8g etl7 etl6
 SYNTH_CHARS_etl8g := --chars hiragana
 SYNTH_SEED   ?= 0

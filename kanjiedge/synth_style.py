@@ -39,7 +39,7 @@ class Look:
 
 LOOKS = {
     "G": Look(size=(0.525, 0.14, 0.08), down=(0.045, 0.03, 0.03), right=(0.022, 0.02, 0.02), aspect=-0.04,
-              pen=(0.028, 0.003), ink=(0.83, 0.07), paper=(0.0, 0.0), noise=(0.015, 0.035), neighbours=0.3,
+              pen=(0.028, 0.003), ink=(0.83, 0.07), paper=(0.0, 0.0), noise=(0.017, 0.038), neighbours=0.3,
               intrusion=(0.008, 0.035), breaks=(0.15, 0.45)),
     # ETL1 katakana are mostly one connected component (1.2 per record): few breaks, strokes run into each other
     "M": Look(size=(0.66, 0.13, 0.08), down=(0.035, 0.04, 0.03), right=(0.045, 0.04, 0.03), aspect=-0.32,
