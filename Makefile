@@ -11,7 +11,7 @@
 #   make clean ........... remove artifacts/ (keeps .venv)
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
-# A (artifacts folder), SYNTH_WRITERS (writers per synthetic set), SYNTH_SETS (the synthetic sets), SYNTH_ARGS /
+# A (artifacts folder), SYNTH_WRITERS (writers per synthetic set), SYNTH_SETS, SYNTH_REALISM (scan/clean), SYNTH_ARGS /
 # TRAIN_ARGS / EDGE_ARGS (extra options for `kanjiedge synth` (ETL9G) / `train` / `edge`), EVAL_DIR (ETL files
 # the report also measures accuracy on), FONT_WRITERS=1 (the training split of the Debian fonts joins the data as
 # extra writers, training split only; FONT_FORMATS, FONT_ARGS: their ETL formats and extra `kanjiedge fonts write`
@@ -40,6 +40,10 @@ SYNTH_WRITERS ?= 16
 # level-1 kanji and hiragana), ETL8G hiragana (adds small っゃゅょ), ETL7 (hiragana, ゛゜) and ETL6 (katakana, digits,
 # Latin capitals, symbols), the M-type sets in faint pencil on grey paper. SYNTH_ARGS applies to ETL9G only.
 SYNTH_SETS   ?= etl9g etl8g etl7 etl6
+# scan: records look like real scans (neighbours' fragments at the frame edges, grey M-type paper); clean: white
+# paper, full ink, no fragments. BENCHMARKS.md: with all-ink moment normalization the scan look costs a
+# 300-class cnn 22 points on synthetic writers; removing the edge fragments gives them back (97.3 vs 97.7 % clean).
+SYNTH_REALISM ?= scan
 SYNTH_CHARS_etl8g := --chars hiragana
 SYNTH_SEED   ?= 0
 SYNTH_ARGS   ?=
@@ -117,8 +121,8 @@ fonts:
 SYNTH_SRC    := $(wildcard kanjiedge/synth*.py) kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
 synth: $(SYNTH_SETS:%=$(A)/synth/sets/%/.done)
 $(A)/synth/sets/%/.done: $(VENV)/.installed $(SYNTH_SRC)
-	$(PY) -m kanjiedge synth --format $* --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_CHARS_$*) \
-	  $(if $(filter etl9g,$*),$(SYNTH_ARGS)) --out $(@D) --preview $(A)/synth/samples-$*.png
+	$(PY) -m kanjiedge synth --format $* --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --realism $(SYNTH_REALISM) \
+	  $(SYNTH_CHARS_$*) $(if $(filter etl9g,$*),$(SYNTH_ARGS)) --out $(@D) --preview $(A)/synth/samples-$*.png
 	@touch $@
 
 # font writers: one ETL file per training face (kanjiedge/fontwriter.py), pinned to the training split
