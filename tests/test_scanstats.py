@@ -88,3 +88,24 @@ def test_character_mask_leaves_out_fragments_and_specks():
     img[5, 100] = 15  # speck
     mask = scanstats.character_mask(img, 15)
     assert mask.sum() == 50 * 40 and mask[40:90, 50:90].all()
+
+
+def test_bench_profile_prints_real_and_synthetic_columns(tmp_path, capsys):
+    """`python -m bench.bench_profile` prints the real columns next to each synthetic set it wrote."""
+    from bench import bench_profile
+
+    assert bench_profile.main(["--sets", "etl7", "--writers", "1", "--out", str(tmp_path / "p.md")]) == 0
+    text = (tmp_path / "p.md").read_text(encoding="utf-8")
+    head = text.splitlines()[0]
+    assert "ETL9G hiragana (real)" in head and "ETL7 hiragana (synthetic)" in head and "ETL9G kanji" not in head
+    assert "| ETL7 hiragana (synthetic) | 46 |" in text and text in capsys.readouterr().out
+
+
+def test_fragment_free_files_have_no_fragments(tmp_path):
+    """bench.fragment_free writes the scan look with every record's edge fragments removed."""
+    from bench import fragment_free
+    from kanjiedge import etl
+
+    rec = etl.read_many(fragment_free.write(tmp_path, 4, 0, "あいうえお"))
+    rows = scanstats.measure_many(rec.images, 15)
+    assert len(rows) == 20 and rows[:, scanstats.MEASURES.index("fragment")].sum() == 0
