@@ -1,7 +1,7 @@
 # kanjiedge — ETL Character Database -> handwritten Japanese character recognizers on edge devices.
 #
 #   make all ............. dataset -> train -> edge-all -> bench (synthetic data unless ETL files are given)
-#   make dataset ......... ETL files in $(ETL_DIR) (or the built-in synthetic ETL9G set) -> artifacts/dataset/
+#   make dataset ......... ETL files in $(ETL_DIR) (or the built-in synthetic ETL6/7/8G/9G sets) -> artifacts/dataset/
 #   make train ARCH=cnn .. train one registered architecture -> artifacts/models/$(ARCH)/
 #   make edge TARGET=rpi . quantize + export + verify one target -> artifacts/edge/$(TARGET)/
 #   make edge-all ........ every target in targets/*.toml
@@ -11,10 +11,11 @@
 #   make clean ........... remove artifacts/ (keeps .venv)
 #
 # Variables: ETL_DIR (real ETL files, default data/etl), ARCH (default cnn), TARGET, NPROC (torchrun workers),
-# A (artifacts folder), SYNTH_WRITERS (writers in the synthetic set), SYNTH_ARGS / TRAIN_ARGS / EDGE_ARGS (extra
-# options for `kanjiedge synth` / `train` / `edge`), EVAL_DIR (ETL files the report also measures accuracy on),
-# FONT_WRITERS=1 (the training split of the Debian fonts joins the data as extra writers, training split only;
-# FONT_FORMATS, FONT_ARGS: their ETL formats and extra `kanjiedge fonts write` options, e.g. --chars).
+# A (artifacts folder), SYNTH_WRITERS (writers per synthetic set), SYNTH_SETS, SYNTH_REALISM (scan/clean), SYNTH_ARGS /
+# TRAIN_ARGS / EDGE_ARGS (extra options for `kanjiedge synth` (ETL9G) / `train` / `edge`), EVAL_DIR (ETL files
+# the report also measures accuracy on), FONT_WRITERS=1 (the training split of the Debian fonts joins the data as
+# extra writers, training split only; FONT_FORMATS, FONT_ARGS: their ETL formats and extra `kanjiedge fonts write`
+# options, e.g. --chars).
 # Make sees files, not variables: after changing one of these, `make clean` (or delete the affected artifacts).
 # Every rule below produces a real file; the phony words are only aliases, so a rerun with nothing changed
 # does nothing.
@@ -35,6 +36,15 @@ EDGE_ARCH    ?= cnn
 TARGET       ?= rpi
 NPROC        ?= 1
 SYNTH_WRITERS ?= 16
+# The synthetic stand-in is one folder per set, merged by character in `make dataset` (3,131 classes): ETL9G (every
+# level-1 kanji and hiragana), ETL8G hiragana (adds small っゃゅょ), ETL7 (hiragana, ゛゜) and ETL6 (katakana, digits,
+# Latin capitals, symbols), the M-type sets in faint pencil on grey paper. SYNTH_ARGS applies to ETL9G only.
+SYNTH_SETS   ?= etl9g etl8g etl7 etl6
+# scan: records look like real scans (neighbours' fragments at the frame edges, grey M-type paper); clean: white
+# paper, full ink, no fragments. BENCHMARKS.md: with all-ink moment normalization the scan look costs a
+# 300-class cnn 22 points on synthetic writers; removing the edge fragments gives them back (97.3 vs 97.7 % clean).
+SYNTH_REALISM ?= scan
+SYNTH_CHARS_etl8g := --chars hiragana
 SYNTH_SEED   ?= 0
 SYNTH_ARGS   ?=
 TRAIN_ARGS   ?=
@@ -71,8 +81,8 @@ BENCH_SRC    := $(EXPORT_SRC) $(wildcard bench/*.py) \
 ETL_FILES    := $(shell find $(ETL_DIR) -type f -name 'ETL*' ! -name '*INFO*' 2>/dev/null | sort)
 ifeq ($(strip $(ETL_FILES)),)
 DATASET      ?= synth-etl9g
-SOURCE       := $(A)/synth/etl9g/.done
-SOURCE_DIR   := $(A)/synth/etl9g
+SOURCE       := $(SYNTH_SETS:%=$(A)/synth/sets/%/.done)
+SOURCE_DIR   := $(A)/synth/sets
 else
 DATASET      ?= etl
 SOURCE       := $(ETL_FILES)
@@ -118,13 +128,15 @@ fonts:
 	  "out-of-distribution check use what is installed" >&2; fi
 
 ## dataset
-synth: $(A)/synth/etl9g/.done
-$(A)/synth/etl9g/.done: $(VENV)/.installed kanjiedge/synth.py kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
-	$(PY) -m kanjiedge synth --format etl9g --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) $(SYNTH_ARGS) --out $(@D) --preview $(A)/synth/samples.png
+SYNTH_SRC    := $(wildcard kanjiedge/synth*.py) kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
+synth: $(SYNTH_SETS:%=$(A)/synth/sets/%/.done)
+$(A)/synth/sets/%/.done: $(VENV)/.installed $(SYNTH_SRC)
+	$(PY) -m kanjiedge synth --format $* --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --realism $(SYNTH_REALISM) \
+	  $(SYNTH_CHARS_$*) $(if $(filter etl9g,$*),$(SYNTH_ARGS)) --out $(@D) --preview $(A)/synth/samples-$*.png
 	@touch $@
 
 # font writers: one ETL file per training face (kanjiedge/fontwriter.py), pinned to the training split
-$(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py kanjiedge/synth.py kanjiedge/formats.py | $(VENV)/.installed fonts
+$(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py $(SYNTH_SRC) | $(VENV)/.installed fonts
 	for f in $(FONT_FORMATS); do $(PY) -m kanjiedge fonts write --split train --format $$f --seed $(SYNTH_SEED) \
 	  $(FONT_ARGS) --out $(@D)/$$f; done
 	@touch $@

@@ -13,7 +13,7 @@ Two ways to run it:
 * `pytest bench/bench_decode.py` runs the same two decoders as pytest-benchmark micro-benchmarks.
 
 The synthetic file comes from kanjiedge.synth (4 writers x 3,036 characters, seed 0), cached in
-artifacts/bench/etl9g/ (artifacts/synth/etl9g/ETL9G_01 is reused when `make synth` already wrote it).
+artifacts/bench/etl9g/ (artifacts/synth/sets/etl9g/ETL9G_01 is reused when `make synth` already wrote it).
 """
 
 import argparse
@@ -42,7 +42,7 @@ TARGETS = {"ratio_per_core": 5.0, "records_per_s_2_cores": 100_000, "peak_over_o
 
 def synthetic_etl9g() -> Path:
     """Path of a full-size synthetic ETL9G_01 (made once with kanjiedge.synth, then cached)."""
-    made = ROOT / "artifacts" / "synth" / "etl9g" / "ETL9G_01"
+    made = ROOT / "artifacts" / "synth" / "sets" / "etl9g" / "ETL9G_01"
     if made.exists() and made.stat().st_size == RECORDS * 8199:
         return made
     path = CACHE / "ETL9G_01"

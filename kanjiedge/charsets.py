@@ -10,7 +10,8 @@ Sheet order used here (the real in-sheet order of ETL9G/ETL8G is undocumented, s
   common characters (一 二 人 口 木 日 右 ...), but the list is NOT the real one. Same size, deterministic, always a
   subset of ETL9G.
 * Single-byte sets (JIS X 0201 codes, with the ETL quirks of docs/etl-format.md §5): ETL1 (digits, capitals,
-  12 symbols, 51 katakana slots incl. ヰ=0xA8 / ヱ=0xAA), ETL6 (46 katakana + digits + capitals), ETL7
+  12 symbols, 51 katakana slots incl. ヰ=0xA8 / ヱ=0xAA), ETL6 (46 katakana + digits + capitals + the 9 ETL6
+  symbols KanjiVG can draw: , . ? 。 、 ・ ー ゛ ゜), ETL7
   (46 hiragana stored as katakana codes + ゛゜), ETL3 (digits + capitals + symbols), ETL4 (hiragana as katakana
   codes, incl. ゐ/ゑ as 0xA8/0xAA), ETL5 (katakana incl. ヰ/ヱ).
 * ETL2: the CO-59 codes of kanjiedge/data/co59.tsv that map to a character KanjiVG can draw.
@@ -94,8 +95,9 @@ def _x0201(chars: str, hiragana: bool = False) -> tuple[list[int], list[str]]:
 
 @functools.lru_cache(maxsize=1)
 def _halfwidth_table() -> dict:
-    # half-width katakana 0xA6..0xDD -> their NFKC full-width form; the inverse gives the JIS X 0201 byte
-    return {unicodedata.normalize("NFKC", chr(0xFF61 + b - 0xA1)): b for b in range(0xA6, 0xDE)}
+    # half-width kana punctuation and katakana 0xA1..0xDD -> their NFKC full-width form (。「」、・ア...); the inverse
+    # gives the JIS X 0201 byte
+    return {unicodedata.normalize("NFKC", chr(0xFF61 + b - 0xA1)): b for b in range(0xA1, 0xDE)}
 
 
 def _halfwidth(kata: str) -> int:
@@ -108,7 +110,8 @@ def _halfwidth(kata: str) -> int:
 KATAKANA46 = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
 HIRAGANA46 = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
 DIGITS, CAPITALS = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# Symbols are limited to those KanjiVG can draw (it has no SVG for + - * / = ( ) etc.).
+# Symbols are limited to those KanjiVG can draw (it has no SVG for + - * / = ( ) 「 」 etc.).
+ETL6_SYMBOLS = ",.?。、・ー゛゜"
 
 
 def _single_byte_sets() -> dict:
@@ -119,7 +122,7 @@ def _single_byte_sets() -> dict:
         "ETL3": DIGITS + CAPITALS + ",.",
         "ETL4": hira48,
         "ETL5": kata51,
-        "ETL6": KATAKANA46 + DIGITS + CAPITALS,
+        "ETL6": KATAKANA46 + DIGITS + CAPITALS + ETL6_SYMBOLS,
         "ETL7": HIRAGANA46 + "゛゜",
     }
 

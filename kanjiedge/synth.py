@@ -1,14 +1,22 @@
-"""Synthetic ETL writer: renders characters from KanjiVG strokes in per-writer handwriting styles and writes
-genuine ETL files (every record type the decoder reads), because the real ETL data may not be redistributed.
+"""Synthetic ETL writer: renders characters from KanjiVG strokes in per-writer handwriting styles that look like
+real ETL scans, and writes genuine ETL files (every record type the decoder reads), because the real ETL data may
+not be redistributed.
 
-    kanjiedge synth --format etl9g --writers 16 --seed 0 --out artifacts/synth/etl9g
-    kanjiedge synth --format etl1 --writers 3 --chars 10 --out /tmp/etl1
+    kanjiedge synth --format etl9g --writers 16 --seed 0 --out artifacts/synth/sets/etl9g
+    kanjiedge synth --format etl8g --writers 16 --chars hiragana --out /tmp/etl8g-kana
+    kanjiedge synth --format etl1 --writers 3 --chars 10 --realism clean --out /tmp/etl1
 
-Each writer ("data set" in ETL terms) has a style drawn from the seed: glyph size and off-centre position in the
-frame, slant, rotation, aspect, pen width, ink darkness, a smooth personal warp, stroke jitter and curvature
-noise; every sample adds its own smaller variation, pressure/grey texture along strokes and scanner noise.
-Glyphs are drawn anti-aliased at 4x and area-downsampled, then quantized to the format's levels (0 = paper).
-Randomness is seeded per (seed, writer, character), so output does not depend on process scheduling.
+The writer is four modules by what they do: kanjiedge.synth_style (how records of a set look, each writer's
+habits), kanjiedge.synth_strokes (stroke geometry: jitter, hooks, joins, trims, pressure parts),
+kanjiedge.synth_render (drawing, neighbour fragments, paper and scanner, quantization) and
+kanjiedge.synth_records (record bytes). This module plans and writes the files and holds the command line.
+`python -m bench.bench_profile` compares the output with the statistics of real scans
+(../shared/real-etl-profile.md).
+
+Each writer ("data set" in ETL terms) has a style drawn from the seed; every sample adds its own smaller
+variation. Randomness is seeded per (seed, writer, character), so output does not depend on process scheduling.
+`--realism clean` (or `write(..., realism="clean")`) keeps the writers and layout but drops the scan effects:
+white paper, full ink, no neighbour fragments.
 
 File layout (documented simplifications of the real sets, see docs/etl-format.md):
 * every format is written data-set-major: writer 1's whole sheet, then writer 2's ...; records of a data set
@@ -23,356 +31,62 @@ File layout (documented simplifications of the real sets, see docs/etl-format.md
 """
 
 import argparse
-import functools
 import math
 import multiprocessing as mp
 import os
 import re
-import struct
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from kanjiedge import charsets, formats, kanjivg, outputs
+from kanjiedge import charsets, formats, outputs
 from kanjiedge.errors import UserError
+from kanjiedge.synth_records import Sample, encode, romaji  # noqa: F401  (the writer's public names)
+from kanjiedge.synth_render import binarize_half, glyph_levels, quantize, render  # noqa: F401
+from kanjiedge.synth_strokes import geometry
+from kanjiedge.synth_style import REALISM, Style, writer_style  # noqa: F401
 
-SS = 4  # supersampling factor of the drawing canvas
 _CHUNK = 192  # glyphs per worker task
-
-
-# ---------------------------------------------------------------- formats
 
 # The layouts, file names and data-set structure live in kanjiedge.formats (one table for reader and writer);
 # the names stay importable from here.
 Format, FORMATS, get_format = formats.Format, formats.FORMATS, formats.get_format
 
-
-# ---------------------------------------------------------------- styles
-
-@dataclass(frozen=True)
-class Style:
-    """One writer's handwriting habits (frame-independent units: fractions of the frame, KanjiVG units)."""
-
-    size: float  # glyph box side / frame side
-    dx: float  # centre offset, fraction of frame width
-    dy: float  # centre offset, fraction of frame height
-    shear: float  # x += shear * y (slant)
-    rot: float  # radians
-    aspect: float  # width / height multiplier
-    pen: float  # pen width in KanjiVG units (109 box)
-    ink: float  # darkness of full ink, 0..1
-    jitter: float  # per-stroke displacement, KanjiVG units
-    wobble: float  # curvature noise amplitude, KanjiVG units
-    warp: tuple  # personal smooth warp: ((ax, ay, kx, ky, phase), ...) sine terms, KanjiVG units
-    blur: float  # scanner blur sigma, frame pixels
-    noise: float  # scanner noise sigma, fraction of full scale
+SCRIPTS = {  # named subsets for `--chars`: which characters of a set each name picks
+    "hiragana": lambda ch: "ぁ" <= ch <= "ゖ",
+    "katakana": lambda ch: "ァ" <= ch <= "ヺ",
+    "kanji": lambda ch: ord(ch) >= 0x4E00,
+    "digits": str.isdigit,
+    "latin": lambda ch: ch.isascii() and ch.isalpha(),
+    "kana": lambda ch: "ぁ" <= ch <= "ヺ" or ch in "゛゜ー",
+    "symbols": lambda ch: not ch.isalnum() and ch not in "゛゜ー",
+}
 
 
-@functools.lru_cache(maxsize=1024)
-def writer_style(seed: int, writer: int, printed: bool = False) -> Style:
-    """Deterministic style of writer `writer` (0-based) for a seed; `printed` gives a near-ideal typeface."""
-    r = np.random.default_rng([seed, writer, 0x57])
-    if printed:
-        return Style(0.86, 0.0, 0.0, 0.0, 0.0, 1.0, 5.0 + writer % 2 * 2, 1.0, 0.1, 0.0, (), 0.6, 0.01)
-    warp = tuple((r.normal(0, 1.4), r.normal(0, 1.4), r.uniform(0.02, 0.06), r.uniform(0.02, 0.06),
-                  r.uniform(0, 2 * math.pi)) for _ in range(2))
-    return Style(size=r.uniform(0.48, 0.64), dx=r.normal(0, 0.05), dy=r.normal(0, 0.05),
-                 shear=r.normal(0, 0.08), rot=r.normal(0, 0.03), aspect=math.exp(r.normal(0, 0.06)),
-                 pen=r.uniform(3.0, 5.6), ink=r.uniform(0.72, 1.0), jitter=r.uniform(0.6, 1.6),
-                 wobble=r.uniform(0.4, 1.3), warp=warp, blur=r.uniform(0.35, 0.8), noise=r.uniform(0.01, 0.035))
+def select_chars(cs: charsets.Charset, chars=None) -> charsets.Charset:
+    """kanjiedge.charsets.select, plus script names ("hiragana", "katakana", "kanji", "digits", "latin", "kana";
+    several joined by "+") that pick those characters of the set.
 
-
-# ---------------------------------------------------------------- rendering
-
-def _resample(poly: np.ndarray, step: float = 2.0) -> np.ndarray:
-    """Points every `step` units along a polyline [P,2] -> [Q,2] (Q >= 2)."""
-    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(poly, axis=0).T))])
-    t = np.linspace(0.0, s[-1], max(2, int(s[-1] / step) + 1))
-    if s[-1] < 1e-6:
-        return np.repeat(poly[:1], 2, axis=0).astype(np.float64)
-    return np.stack([np.interp(t, s, poly[:, 0]), np.interp(t, s, poly[:, 1])], axis=1)
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """A character's strokes resampled and flattened for vectorized jitter (cached per character)."""
-
-    pts: np.ndarray  # float64 [P,2] all stroke points, KanjiVG units
-    sid: np.ndarray  # int [P] stroke index of each point
-    u: np.ndarray  # float64 [P] position along its stroke, 0..1
-    normal: np.ndarray  # float64 [P,2] unit normal of the stroke at each point
-    centre: np.ndarray  # float64 [S,2] stroke centroids
-    bend_scale: np.ndarray  # float64 [S] curvature-noise scale (short strokes bend less)
-    splits: np.ndarray  # int [S-1] where to split pts back into strokes
-
-
-@functools.lru_cache(maxsize=4096)
-def geometry(char: str) -> Geometry:
-    """Resampled stroke geometry of `char` (see Geometry)."""
-    strokes = [_resample(st.astype(np.float64)) for st in kanjivg.load(char).strokes]
-    sizes = np.array([len(st) for st in strokes])
-    tang = np.concatenate([np.gradient(st, axis=0) for st in strokes])
-    normal = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.hypot(*tang.T)[:, None] + 1e-9)
-    lengths = np.array([np.hypot(*np.diff(st, axis=0).T).sum() for st in strokes])
-    return Geometry(np.concatenate(strokes), np.repeat(np.arange(len(strokes)), sizes),
-                    np.concatenate([np.linspace(0, 1, n) for n in sizes]), normal,
-                    np.array([st.mean(axis=0) for st in strokes]), np.clip((lengths - 4) / 26, 0, 1),
-                    np.cumsum(sizes)[:-1])
-
-
-_FREQS = np.array([1.0, 2.0, 3.0])  # half-waves per stroke of the curvature noise
-
-
-def _jitter(g: Geometry, style: Style, r) -> np.ndarray:
-    """Per-stroke jitter (shift, turn, scale about the stroke centre) + smooth curvature noise. [P,2]."""
-    n = len(g.centre)
-    a, k = r.normal(0, 0.04, n), 1 + r.normal(0, 0.04, n)
-    shift = r.normal(0, style.jitter, (n, 2))
-    amp = r.normal(0, 1, (n, 3)) * (style.wobble / _FREQS) * g.bend_scale[:, None]
-    phase = r.uniform(0, 2 * math.pi, (n, 3))
-    d = g.pts - g.centre[g.sid]
-    ca, sa, kk = np.cos(a)[g.sid], np.sin(a)[g.sid], k[g.sid]
-    out = np.stack([ca * d[:, 0] - sa * d[:, 1], sa * d[:, 0] + ca * d[:, 1]], 1) * kk[:, None]
-    out += g.centre[g.sid] + shift[g.sid]
-    bend = (amp[g.sid] * np.sin(math.pi * g.u[:, None] * _FREQS + phase[g.sid])).sum(1)
-    return out + g.normal * bend[:, None]
-
-
-def _warp(pts: np.ndarray, terms) -> np.ndarray:
-    """Writer's smooth personal warp field applied to points [Q,2] (KanjiVG units)."""
-    if not terms:
-        return pts
-    out = pts.copy()
-    for ax, ay, kx, ky, ph in terms:
-        phase = pts[:, 0] * kx + pts[:, 1] * ky + ph
-        out[:, 0] += ax * np.sin(phase)
-        out[:, 1] += ay * np.cos(phase)
-    return out
-
-
-def _sample_style(style: Style, r) -> Style:
-    """Per-sample variation around the writer's style (smaller than between writers)."""
-    return Style(size=style.size * math.exp(r.normal(0, 0.05)), dx=style.dx + r.normal(0, 0.025),
-                 dy=style.dy + r.normal(0, 0.025), shear=style.shear + r.normal(0, 0.03),
-                 rot=style.rot + r.normal(0, 0.02), aspect=style.aspect * math.exp(r.normal(0, 0.03)),
-                 pen=style.pen * math.exp(r.normal(0, 0.08)), ink=min(1.0, style.ink * math.exp(r.normal(0, 0.05))),
-                 jitter=style.jitter, wobble=style.wobble, warp=style.warp, blur=style.blur, noise=style.noise)
-
-
-def _glyph_matrix(s: Style, frame: tuple) -> np.ndarray:
-    """2x3 affine from the KanjiVG box to supersampled canvas pixels: centre, slant, turn, aspect, size, offset."""
-    h, w = frame
-    scale = s.size * min(h, w) / kanjivg.BOX * SS
-    sx, sy = scale * math.sqrt(s.aspect), scale / math.sqrt(s.aspect)
-    ca, sa = math.cos(s.rot), math.sin(s.rot)
-    lin = np.array([[ca, -sa], [sa, ca]]) @ np.array([[1.0, s.shear], [0.0, 1.0]]) @ np.diag([sx, sy])
-    # keep the glyph inside the frame: half its box, widened by slant/turn/aspect, plus a pen-width margin
-    half_x = s.size * min(h, w) / 2 * (math.sqrt(s.aspect) + abs(s.shear) + abs(s.rot)) + 2
-    half_y = s.size * min(h, w) / 2 * (1 / math.sqrt(s.aspect) + abs(s.rot)) + 2
-    cx = min(max(w / 2 + s.dx * w, half_x), max(w - half_x, half_x)) * SS
-    cy = min(max(h / 2 + s.dy * h, half_y), max(h - half_y, half_y)) * SS
-    centre = np.array([kanjivg.BOX / 2, kanjivg.BOX / 2])
-    return np.hstack([lin, (np.array([cx, cy]) - lin @ centre)[:, None]])
-
-
-def render(char: str, style: Style, frame: tuple, rng) -> np.ndarray:
-    """Draw one handwritten sample of `char`.
-
-    Args:
-        char: a character KanjiVG has.
-        style: the writer's style (per-sample variation is added here).
-        frame: (H, W) of the output image.
-        rng: numpy Generator seeded for this (writer, character).
-
-    Returns:
-        float32 [H, W] ink density, 0 = paper .. 1 = full ink (before quantization).
+    Raises:
+        UserError: a name that picks nothing from this set (or what charsets.select raises).
     """
-    s = _sample_style(style, rng)
-    h, w = frame
-    m = _glyph_matrix(s, frame)
-    canvas = np.zeros((h * SS, w * SS), np.uint8)
-    pen_px = s.pen * float(np.linalg.norm(m[:, 0]))
-    g = geometry(char)
-    px = _warp(_jitter(g, s, rng), s.warp) @ m[:, :2].T + m[:, 2]
-    px = np.round(px * 4).astype(np.int32)  # 2 fractional bits (shift=2)
-    greys = 255 * np.clip(rng.normal(1.0, 0.06, len(g.centre)), 0.35, 1.0)
-    thick = np.maximum(1, np.rint(pen_px * np.exp(rng.normal(0, 0.08, len(g.centre))))).astype(int)
-    for stroke, grey, t in zip(np.split(px, g.splits), greys.astype(int).tolist(), thick.tolist()):
-        cv2.polylines(canvas, [stroke], False, grey, t, cv2.LINE_AA, shift=2)
-    ink = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    return _paper_and_scanner(ink, s, rng)
-
-
-def _paper_and_scanner(ink: np.ndarray, s: Style, rng) -> np.ndarray:
-    """Pressure texture along strokes, scanner blur and noise. [H,W] float32 in 0..1."""
-    h, w = ink.shape
-    texture = cv2.resize(rng.standard_normal((h // 8 + 2, w // 8 + 2), dtype=np.float32), (w, h),
-                         interpolation=cv2.INTER_CUBIC)
-    ink = ink * s.ink * np.clip(1 + 0.12 * texture, 0.6, 1.2)
-    if s.blur > 0:
-        ink = cv2.GaussianBlur(ink, (0, 0), s.blur)
-    ink += rng.standard_normal(ink.shape, dtype=np.float32) * np.float32(s.noise)
-    return np.clip(ink, 0, 1)
-
-
-def quantize(density: np.ndarray, bpp: int) -> np.ndarray:
-    """Ink density 0..1 -> uint8 levels 0..2^bpp-1 (0 = paper)."""
-    top = (1 << bpp) - 1
-    return np.clip(np.rint(density * top * 1.15 - 0.3), 0, top).astype(np.uint8)
-
-
-def binarize_half(levels: np.ndarray) -> np.ndarray:
-    """G-type 4-bit levels [127,128] -> B-type 1-bit image [63,64] (threshold, then 2x2 majority-ish)."""
-    ink = (levels[:126] >= 4).astype(np.float32)
-    half = cv2.resize(ink, (64, 63), interpolation=cv2.INTER_AREA)
-    return (half >= 0.35).astype(np.uint8)
-
-
-# ---------------------------------------------------------------- record encoding
-
-T56 = ("0123456789[#@:>? ABCDEFGHI&.](<  JKLMNOPQR-$*);'|/STUVWXYZ ,%=\"!")
-_T56_CODE = {ch: i for i, ch in reversed(list(enumerate(T56)))}  # first index wins (space = 16)
-_KATA_ROMAJI = dict(zip(charsets.KATAKANA46 + "ヰヱ", (
-    "A I U E O KA KI KU KE KO SA SI SU SE SO TA TI TU TE TO NA NI NU NE NO HA HI HU HE HO MA MI MU ME MO "
-    "YA YU YO RA RI RU RE RO WA WO N WI WE").split()))
-_SMALL_TO_LARGE = dict(zip("ァィゥェォッャュョヮ", "アイウエオツヤユヨワ"))
-
-
-def romaji(ch: str) -> str:
-    """Short ASCII name of a kana / alnum label ("KA", "A", ",,"); "" for kanji."""
-    if ch in "゛゜":
-        return ",," if ch == "゛" else ",0"
-    if ch.isascii():
-        return ch
-    kata = chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" else ch
-    return _KATA_ROMAJI.get(_SMALL_TO_LARGE.get(kata, kata), "")
-
-
-def _reading(ch: str, width: int) -> bytes:
-    """ASCII reading field: `A.HIRA` for kana as in the real files, a `U4E9C`-style code-point placeholder for
-    kanji (the real files hold on/kun readings, which kanjiedge has no source for)."""
-    name = romaji(ch)
-    text = f"{name}.HIRA" if name else f"U{ord(ch):04X}"
-    return text[:width].ljust(width).encode("ascii")
-
-
-def pack4(levels: np.ndarray) -> bytes:
-    """uint8 [H,W] 0..15 -> 4 bpp bytes, high nibble = left pixel."""
-    return (levels[:, 0::2] << 4 | levels[:, 1::2]).astype(np.uint8).tobytes()
-
-
-def pack1(bits: np.ndarray) -> bytes:
-    """uint8 [H,W] 0/1 -> 1 bpp bytes, bit 7 = left pixel."""
-    return np.packbits(bits.astype(np.uint8), axis=1).tobytes()
-
-
-def pack6(values) -> bytes:
-    """Sequence of 6-bit values (length multiple of 4) -> bytes, MSB first (4 values per 3 bytes)."""
-    v = np.asarray(values, dtype=np.uint8).reshape(-1, 4)
-    out = np.stack([v[:, 0] << 2 | v[:, 1] >> 4, (v[:, 1] & 15) << 4 | v[:, 2] >> 2, (v[:, 2] & 3) << 6 | v[:, 3]], 1)
-    return out.astype(np.uint8).tobytes()
-
-
-def _six(n: int, chars: int = 6) -> list:
-    """Integer -> `chars` 6-bit digits, most significant first."""
-    return [(n >> (6 * (chars - 1 - k))) & 63 for k in range(chars)]
-
-
-def _t56(text: str) -> list:
-    return [_T56_CODE[c] for c in text]
-
-
-@dataclass(frozen=True)
-class Sample:
-    """What one record says besides its image."""
-
-    code: int  # raw label code
-    char: str  # its Unicode label
-    writer: int  # 0-based global writer / data-set index
-    index: int  # 0-based position inside the writer's data set
-    serial: int  # 1-based serial data number
-    sheet: int  # serial sheet number
-
-
-def record_g(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
-    """G-type record (ETL8G image at 60, ETL9G at 64), 8199 bytes."""
-    head = struct.pack(">HH8sIBBBBHHHHBB", s.sheet, s.code, _reading(s.char, 8), s.serial, 0, 0, 0, 0, 0, 0,
-                       8212, 8310, s.index % 10, s.index // 10 % 16)
-    head = head.ljust(fmt.img_off, b"\0") + pack4(levels)
-    return head.ljust(fmt.record, b"\0")
-
-
-def record_b(fmt: Format, s: Sample, bits: np.ndarray) -> bytes:
-    """B-type record (ETL8B2 512 B, ETL9B 576 B): header + 64x63 1 bpp image."""
-    return (struct.pack(">HH4s", s.sheet, s.code, _reading(s.char, 4)) + pack1(bits)).ljust(fmt.record, b"\0")
-
-
-def record_m(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
-    """M-type record (ETL1/6/7), 2052 bytes; label = JIS X 0201 byte at offset 6."""
-    name = romaji(s.char).rjust(2)[:2].encode("ascii")
-    head = struct.pack(">H2sHBBBBBBIHHHHBBBB4x", s.index + 1, name, s.sheet, s.code, 0, 0, 0, 1, 25, s.serial,
-                       0, 0, 7309, 7310, s.index // 16 + 1, s.index % 16 + 1, 0, 255)
-    return head + pack4(levels) + b"\0" * 4
-
-
-def record_c(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
-    """C-type record (ETL3/4/5), 3936 six-bit chars = 2952 bytes; image (4 bpp bytes) at byte 216."""
-    kind = {"ETL3": "A" if s.char.isalpha() else ("N" if s.char.isdigit() else "S"),
-            "ETL4": "H", "ETL5": "K"}[fmt.name]
-    fields = [s.serial, s.sheet, s.code << 28, 0]  # JIS / EBCDIC are the leftmost 8 bits of 36
-    six = [d for n in fields for d in _six(n)] + _t56(kind + romaji(s.char).rjust(3)) + _t56("  ")
-    numbers = [0, 0, s.index // 16 + 1, s.index % 16, 1, 23, 0, 0, 741202, 741216, 72, 76, 16, 133, 0]
-    six += [d for n in numbers for d in _six(n)]
-    six += [0] * (288 - len(six))
-    return pack6(six) + pack4(levels)
-
-
-def record_k(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
-    """K-type record (ETL2), 3660 six-bit chars = 2745 bytes; CO-59 code at chars 29-30, 6-bit image."""
-    contents = "KANJI " if ord(s.char) >= 0x4E00 else ("HRKANA" if "ぁ" <= s.char <= "ゖ" else
-                                                        "KTKANA" if "ァ" <= s.char <= "ヺ" else "KIGO  ")
-    mark = "ABCD"[s.writer % 4]  # "writers" of printed ETL2 are the four typeface/source marks
-    face = "GOTHIC" if mark in "BD" else "MINCHO"
-    six = _six(s.serial) + _t56(mark + " " * 5 + contents + face) + [0] * 4 + [s.code >> 6, s.code & 63]
-    six += [0] * (60 - len(six))
-    return pack6(six + levels.ravel().tolist())
-
-
-# ---------------------------------------------------------------- one glyph / one chunk
-
-def _frame_for(fmt: Format) -> tuple:
-    return (127, 128) if fmt.kind == "B" else fmt.frame
-
-
-def glyph_levels(fmt: Format, seed: int, s: Sample) -> np.ndarray:
-    """The stored image of one sample: uint8 levels [H,W] (0 = paper), deterministic for (seed, writer, code)."""
-    style = writer_style(seed, s.writer, printed=fmt.kind == "K")
-    if fmt.kind in "MC":  # ETL1-7 glyphs fill more of their (smaller) frames
-        style = Style(**{**style.__dict__, "size": min(0.84, style.size * 1.4), "pen": style.pen * 1.1})
-    rng = np.random.default_rng([seed, s.writer, s.code, 0x9A])
-    density = render(s.char, style, _frame_for(fmt), rng)
-    if fmt.kind == "B":
-        return binarize_half(quantize(density, 4))
-    return quantize(density, fmt.bpp)
-
-
-_ENCODERS = {"G": record_g, "B": record_b, "M": record_m, "C": record_c, "K": record_k}
-
-
-def encode(fmt: Format, s: Sample, levels: np.ndarray) -> bytes:
-    """One record of `fmt` with image `levels` (uint8 [H,W] in the format's frame and bit depth)."""
-    return _ENCODERS[fmt.kind](fmt, s, levels)
+    if isinstance(chars, str) and chars and all(part in SCRIPTS for part in chars.split("+")):
+        tests = [SCRIPTS[part] for part in chars.split("+")]
+        picked = "".join(ch for ch in cs.chars if any(t(ch) for t in tests))
+        if not picked:
+            raise UserError(f"--chars {chars}: no such characters in the {cs.name} character set")
+        chars = picked
+    return charsets.select(cs, chars)
 
 
 def render_chunk(task) -> bytes:
     """Worker: render and encode a list of samples -> concatenated records."""
-    fmt_key, seed, items = task
+    fmt_key, seed, realism, items = task
     fmt = FORMATS[fmt_key]
-    return b"".join(encode(fmt, s, glyph_levels(fmt, seed, s)) for s in items)
+    return b"".join(encode(fmt, s, glyph_levels(fmt, seed, s, realism)) for s in items)
 
 
 # ---------------------------------------------------------------- files
@@ -400,15 +114,15 @@ def samples(fmt: Format, cs: charsets.Charset, writer: int) -> list[Sample]:
             for i, (code, ch) in enumerate(zip(cs.codes, cs.chars))]
 
 
-def _tasks(fmt_key: str, seed: int, cs: charsets.Charset, writers: range):
+def _tasks(fmt_key: str, seed: int, realism: str, cs: charsets.Charset, writers: range):
     for w in writers:
         items = samples(FORMATS[fmt_key], cs, w)
         for k in range(0, len(items), _CHUNK):
-            yield fmt_key, seed, items[k:k + _CHUNK]
+            yield fmt_key, seed, realism, items[k:k + _CHUNK]
 
 
 def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | None = None,
-          progress: bool = True) -> list[Path]:
+          progress: bool = True, realism: str = "scan") -> list[Path]:
     """Render `writers` data sets of a format and write them as ETL files into `out`.
 
     Args:
@@ -416,9 +130,10 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
         writers: number of writers (data sets), >= 1.
         seed: random seed; the same seed gives byte-identical files.
         out: output folder (created); each file is written to a temporary name and renamed when complete.
-        chars: None, N or a string of characters (kanjiedge.charsets.select).
+        chars: None, N, a string of characters (kanjiedge.charsets.select) or script names (select_chars).
         jobs: worker processes (default: all cores).
         progress: show a tqdm bar on stderr.
+        realism: "scan" (the look of real scans of this record type) or "clean" (kanjiedge.synth_style.look_for).
 
     Returns:
         Paths of the files written, in order.
@@ -426,7 +141,9 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
     fmt = get_format(fmt_name)
     if writers < 1:
         raise UserError(f"--writers must be >= 1 (got {writers})")
-    cs = charsets.select(charsets.charset(fmt.charset), chars)
+    if realism not in REALISM:
+        raise UserError(f"--realism must be one of {', '.join(REALISM)} (got {realism!r})")
+    cs = select_chars(charsets.charset(fmt.charset), chars)
     plan = plan_files(fmt, writers)
     out = outputs.claim(out, "synth")
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -439,7 +156,7 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
                file=sys.stderr, dynamic_ncols=True)
     pool = mp.get_context("fork").Pool(jobs) if jobs > 1 else None
     try:
-        paths = [_write_file(out / name, fmt, seed, cs, group, pool, bar) for name, group in plan]
+        paths = [_write_file(out / name, fmt, (seed, realism), cs, group, pool, bar) for name, group in plan]
     finally:
         bar.close()
         if pool is not None:
@@ -448,12 +165,11 @@ def write(fmt_name: str, writers: int, seed: int, out, chars=None, jobs: int | N
     return paths
 
 
-def _write_file(path: Path, fmt: Format, seed: int, cs, group: range, pool, bar) -> Path:
-    """Write one ETL file atomically (temporary sibling, then rename)."""
+def _write_file(path: Path, fmt: Format, how: tuple, cs, group: range, pool, bar) -> Path:
+    """Write one ETL file atomically (temporary sibling, then rename); `how` = (seed, realism)."""
     from kanjiedge.atomic import atomic_path
 
-    key = fmt.name.lower()
-    tasks = _tasks(key, seed, cs, group)
+    tasks = _tasks(fmt.name.lower(), *how, cs, group)
     chunks = pool.imap(render_chunk, tasks) if pool is not None else map(render_chunk, tasks)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         if fmt.kind == "B":
@@ -509,7 +225,11 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed -> identical files)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--chars", type=_chars_arg, default=None,
-                   help="subset: N (N characters spread over the set) or a string of characters (default: all)")
+                   help="subset: N (N characters spread over the set), a string of characters, or script names "
+                        f"({', '.join(SCRIPTS)}; join several with +) (default: all)")
+    p.add_argument("--realism", choices=REALISM, default="scan",
+                   help="scan: the look of real scans (neighbour fragments, grey paper for M-type sets); "
+                        "clean: white paper, full ink, no fragments (default: scan)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--preview", metavar="PNG", default=None,
@@ -518,8 +238,8 @@ def cli(argv: list[str]) -> int:
     if a.preview:
         outputs.check_file(a.preview, "synth")  # before the rendering, not after it
     t0 = time.perf_counter()
-    paths = write(a.format, a.writers, a.seed, a.out, a.chars, a.jobs, not a.no_progress)
-    n = a.writers * len(charsets.select(charsets.charset(get_format(a.format).charset), a.chars))
+    paths = write(a.format, a.writers, a.seed, a.out, a.chars, a.jobs, not a.no_progress, a.realism)
+    n = a.writers * len(select_chars(charsets.charset(get_format(a.format).charset), a.chars))
     dt = time.perf_counter() - t0
     print(f"wrote {len(paths)} file(s), {n} glyphs to {a.out} in {dt:.1f} s ({n / dt:.0f} glyphs/s)")
     if a.preview:

@@ -11,6 +11,12 @@ import pytest
 TINY_CHARS = "口右品味呼木林森村本海池河泳休体住作何日明早あいう"
 TINY_WRITERS = 8  # -> 2 ETL9G files (4 + 4 data sets); split 6 / 1 / 1 writers
 TINY_SEED = 1234
+# The fixture writes the clean look (white paper, full ink, no neighbours' fragments at the frame edges): the tiny
+# models trained on it back tests of export, runtime agreement and evaluation, which need a model that has learnt
+# its 24 classes. With the real-scan look (`make dataset`'s default) a 20-epoch cnn on these 144 training images
+# reached 56 % test top-1 instead of 92 % (moment normalization is thrown by the fragments); the scan look itself
+# is tested in tests/test_synth.py.
+TINY_REALISM = "clean"
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +25,8 @@ def tiny_etl_dir(tmp_path_factory):
     from kanjiedge import synth
 
     out = tmp_path_factory.mktemp("synth") / "etl9g"  # "synth" in the path: dataname calls it synthetic writers
-    synth.write("etl9g", TINY_WRITERS, TINY_SEED, out, chars=TINY_CHARS, jobs=1, progress=False)
+    synth.write("etl9g", TINY_WRITERS, TINY_SEED, out, chars=TINY_CHARS, jobs=1, progress=False,
+                realism=TINY_REALISM)
     return out
 
 
