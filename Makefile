@@ -75,7 +75,7 @@ MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/prepro
 EXPORT_SRC   := $(MODEL_SRC) $(wildcard kanjiedge/export/*.py kanjiedge/export/*.mjs kanjiedge/export/pipeline/*.py \
                 kanjiedge/web/* kanjiedge/ortweb_files.py) $(addprefix kanjiedge/,edge.py profile.py webpage.py)
 BENCH_SRC    := $(EXPORT_SRC) $(wildcard bench/*.py) \
-                $(addprefix kanjiedge/,evaluate.py breakdown.py fonts.py fontwriter.py synth.py)
+                $(addprefix kanjiedge/,evaluate.py breakdown.py fonts.py fontwriter.py) $(wildcard kanjiedge/synth*.py)
 
 # Real ETL files if the user put any in ETL_DIR (INFO files are not data), else the synthetic stand-in.
 ETL_FILES    := $(shell find $(ETL_DIR) -type f -name 'ETL*' ! -name '*INFO*' 2>/dev/null | sort)
@@ -130,7 +130,7 @@ fonts:
 ## dataset
 SYNTH_SRC    := $(wildcard kanjiedge/synth*.py) kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
 synth: $(SYNTH_SETS:%=$(A)/synth/sets/%/.done)
-$(A)/synth/sets/%/.done: $(VENV)/.installed $(SYNTH_SRC)
+$(A)/synth/sets/%/.done: $(VENV)/.installed $(SYNTH_SRC) $(CLI_SRC) $(ETL_SRC) build/ffi.stamp
 	$(PY) -m kanjiedge synth --format $* --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --realism $(SYNTH_REALISM) \
 	  $(SYNTH_CHARS_$*) $(if $(filter etl9g,$*),$(SYNTH_ARGS)) --out $(@D) --preview $(A)/synth/samples-$*.png
 	@touch $@
@@ -142,7 +142,7 @@ $(A)/synth/fonts/.done: kanjiedge/fonts.py kanjiedge/fontwriter.py $(SYNTH_SRC) 
 	@touch $@
 
 # what `kanjiedge synth` and `kanjiedge fonts write` also run (the ETL writer checks its records with the reader)
-$(A)/synth/etl9g/.done $(A)/synth/fonts/.done: $(CLI_SRC) $(ETL_SRC) build/ffi.stamp
+$(A)/synth/fonts/.done: $(CLI_SRC) $(ETL_SRC) build/ffi.stamp
 
 # every module `kanjiedge dataset` imports, and the CO-59 table: a label or format fix rebuilds the dataset
 dataset: $(DATA)

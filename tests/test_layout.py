@@ -141,7 +141,7 @@ def step_entries(recipe) -> list[str]:
 
 STEPS = [rule for rule in ("artifacts/dataset/{}/manifest.json", "artifacts/models/%/model-card.md",
                            "artifacts/edge/%/verify.json", "artifacts/reports/bench.json",
-                           "artifacts/synth/etl9g/.done", "artifacts/synth/fonts/.done")]
+                           "artifacts/synth/sets/%/.done", "artifacts/synth/fonts/.done")]
 
 
 def _rule(pattern):
