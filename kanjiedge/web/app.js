@@ -18,7 +18,7 @@ const LIVE_MS = 150; // while a stroke is being drawn, recognise at most this of
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d", { willReadFrequently: true });
 const state = { strokes: [], current: null, session: null, ort: null, labels: [], pre: null, threshold: 0,
-                busy: false, again: false, lastLive: 0 };
+                busy: false, again: false, lastLive: 0, status: null };
 const api = (window.kanjiedge = { version: 0, result: null, ready: null, timings: {} });
 // Pen: 1/32 of the pad, about the synthetic writers' pen (3-5.6 of KanjiVG's 109 units) for a glyph filling ~80 %.
 Object.assign(ctx, { lineWidth: pad.width / 32, lineCap: "round", lineJoin: "round", strokeStyle: "#111" });
@@ -105,6 +105,7 @@ function topK(probs, k) {
 /** The drawing changed: recognise now, or right after the run in flight (runs never overlap). */
 function changed() {
   api.version += 1;
+  if (!state.session && state.status) setStatus(...state.status);
   if (state.busy) state.again = true;
   else recognise();
 }
@@ -190,10 +191,13 @@ function showSeen(pixels) {
   seen.getContext("2d").putImageData(img, 0, 0);
 }
 
+/** Show the loading / ready state next to the pad; while loading, also say that a drawing is kept. */
 function setStatus(kind, text, fraction = 1) {
+  state.status = [kind, text, fraction];
   const el = document.getElementById("status");
   el.dataset.state = kind;
-  el.textContent = text;
+  const loading = kind === "starting" || kind === "downloading" || kind === "compiling";
+  el.textContent = text + (loading && state.strokes.length ? " · your drawing is kept" : "");
   const bar = document.getElementById("progress");
   bar.value = fraction;
   bar.hidden = kind === "ready";
@@ -205,9 +209,8 @@ async function loadModel() {
   const config = await fetchJson("config.json");
   api.timings.config = Math.round(performance.now()); // ms since navigation start
   Object.assign(state, { labels: config.labels, pre: config.preprocess, threshold: config.unsure.threshold });
-  const drawn = () => (state.strokes.length ? " · your drawing is kept" : "");
   const { ort, session, modelBytes } = await loadRecognizer(config, ({ state: kind, text, fraction }) =>
-    setStatus(kind, text + drawn(), fraction));
+    setStatus(kind, text, fraction));
   Object.assign(state, { ort, session });
   api.timings.ready = Math.round(performance.now());
   const kib = (modelBytes.byteLength / 1024).toFixed(0);

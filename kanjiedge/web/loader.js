@@ -7,6 +7,9 @@
 // (sw.js) answers from its cache and the plain fetch keeps the browser's compiled-code cache usable.
 
 const MB = 1e6;
+// A 68-byte ONNX graph (y = Identity(x)): creating a session from it starts onnxruntime-web's WASM download and
+// streaming compilation at once, instead of after model.onnx has arrived (both downloads run side by side).
+const WARM_UP_ONNX = "CAg6OgoQCgF4EgF5IghJZGVudGl0eRIEd2FybVoPCgF4EgoKCAgBEgQKAggBYg8KAXkSCgoICAESBAoCCAFCBAoAEBE=";
 
 /** Byte counters per download: decoded bytes received of the decoded total, and the encoded (transfer) total. */
 class Progress {
@@ -97,7 +100,10 @@ export async function loadRecognizer(config, onStatus) {
     const ort = await import("./ort.wasm.min.mjs");
     ort.env.wasm.wasmPaths = new URL("./", import.meta.url).href;
     ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain static server lacks
-    const modelBytes = await fetchCounted(progress, "model.onnx");
+    const warm = Uint8Array.from(atob(WARM_UP_ONNX), (c) => c.charCodeAt(0));
+    const [runtime, modelBytes] = await Promise.all([
+      ort.InferenceSession.create(warm, { executionProviders: ["wasm"] }), fetchCounted(progress, "model.onnx")]);
+    await runtime.release();
     if (cached) progress.add(config.runtime.wasm, config.sizes[config.runtime.wasm].raw);
     const session = await ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
     return { ort, session, modelBytes };
