@@ -21,6 +21,7 @@ import http.server
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -169,6 +170,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    """A browser that leaves (tab closed, navigation) mid-download is no error worth a traceback on stderr."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve(folder, host="127.0.0.1", port=0, encodings=tuple(ENCODINGS), log=None):
     """Serve `folder` over HTTP on a background thread; yields the base URL ("http://127.0.0.1:PORT/").
@@ -177,7 +186,7 @@ def serve(folder, host="127.0.0.1", port=0, encodings=tuple(ENCODINGS), log=None
     """
     handler_cls = type("BoundHandler", (Handler,), {"encodings": tuple(encodings), "log": log})
     handler = functools.partial(handler_cls, directory=str(folder))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

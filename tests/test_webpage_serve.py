@@ -166,3 +166,20 @@ def test_calibrate_on_an_empty_split(centroid_model, tiny_dataset):
     data.split_indices = lambda name: np.zeros(0, np.int64)
     with pytest.raises(UserError, match="val split is empty"):
         confidence.calibrate_on_dataset(centroid_model[0], data, [], 64)
+
+
+def test_report_says_what_the_page_weighs_and_what_calibrated_it():
+    from bench.render import web_page_text
+
+    unsure = confidence.calibrate([0.99, 0.9, 0.6, 0.4], [True, True, False, True], target=0.99)
+    unsure.update(data="synthetic writers (val split of x)", split="val")
+    web = {"transfer_bytes": {"raw": 15_700_000, "gz": 5_000_000, "br": 3_600_000}, "files": 11, "unsure": unsure}
+    load = {"throttle": "20 Mbit/s, 40 ms", "model": "m.onnx", "results": {"brotli": {
+        "cold": {"transfer_bytes": 3.6e6, "ready_ms": 2900, "runs": [{}, {}, {}]},
+        "repeat": {"transfer_bytes": 0, "ready_ms": 900, "runs": [{}, {}, {}]}}}}
+    text = web_page_text({"targets": [{"target": "wasm", "verify": {"extra_results": {"web": web}}}],
+                          "webload": load})
+    assert "3.60 MB to transfer with brotli" in text and "5.00 MB with gzip" in text
+    assert "probability of 0.900" in text and "synthetic writers (val split of x)" in text
+    assert "| brotli | cold | 3.60 | 2.90 |" in text and "median of 3 runs" in text
+    assert web_page_text({"targets": [{"target": "rpi", "verify": {}}]}) == ""

@@ -209,8 +209,10 @@ async function loadModel() {
   const config = await fetchJson("config.json");
   api.timings.config = Math.round(performance.now()); // ms since navigation start
   Object.assign(state, { labels: config.labels, pre: config.preprocess, threshold: config.unsure.threshold });
-  const { ort, session, modelBytes } = await loadRecognizer(config, ({ state: kind, text, fraction }) =>
-    setStatus(kind, text, fraction));
+  const { ort, session, modelBytes } = await loadRecognizer(config, ({ state: kind, text, fraction }) => {
+    if (kind === "compiling") api.timings.downloaded = Math.round(performance.now());
+    setStatus(kind, text, fraction);
+  });
   Object.assign(state, { ort, session });
   api.timings.ready = Math.round(performance.now());
   const kib = (modelBytes.byteLength / 1024).toFixed(0);
