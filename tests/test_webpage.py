@@ -290,7 +290,7 @@ def test_drawing_before_ready_is_recognised_once_ready(browser, centroid_model, 
         page.draw(_strokes_on_pad(page, char))
         assert page.evaluate(STATE) in ("starting", "downloading")
         assert page.evaluate("window.kanjiedge.result") is None
-        assert "drawing is kept" in page.evaluate("document.getElementById('status').textContent")
+        assert "drawing kept" in page.evaluate("document.getElementById('status').textContent")
         page.release()
         result = page.wait_for(RESULT_READY)
         assert result["top"][0]["char"] == char and page.evaluate(STATE) == "ready"

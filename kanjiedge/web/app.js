@@ -197,7 +197,7 @@ function setStatus(kind, text, fraction = 1) {
   const el = document.getElementById("status");
   el.dataset.state = kind;
   const loading = kind === "starting" || kind === "downloading" || kind === "compiling";
-  el.textContent = text + (loading && state.strokes.length ? " · your drawing is kept" : "");
+  el.textContent = text + (loading && state.strokes.length ? " · drawing kept" : "");
   const bar = document.getElementById("progress");
   bar.value = fraction;
   bar.hidden = kind === "ready";
@@ -238,6 +238,7 @@ function bindUi() {
 
 async function main() {
   redraw();
+  showCandidates([], false);
   bindUi();
   try {
     await loadModel();
