@@ -4,11 +4,13 @@ headless Chromium with its network throttled (CDP Network.emulateNetworkConditio
     python -m bench.webload --model artifacts/edge/wasm/model.onnx [--mbit 20 --latency 40 --runs 3]
 
 Builds the page for MODEL (kanjiedge.webpage, precompressed files cached in ~/.cache/kanjiedge), serves it with
-kanjiedge.webserve and loads it cold (fresh browser profile) once per run for each way of serving it: no
-compression, gzip, brotli (the default), then brotli again on a repeat visit (same profile: the service worker's
-cache). "ready" = ms from navigation start until onnxruntime-web has created the session (window.kanjiedge.timings,
-the moment the page says Ready); "downloaded" = until the last byte of the model and runtime arrived; transfer =
-encoded bytes over the wire (Network.loadingFinished). It also lists each onnxruntime-web WASM build's size raw,
+kanjiedge.webserve and loads it cold (fresh browser profile) once per run for each way of serving it (brotli, the
+default; gzip; no compression), each followed by a repeat visit in the same profile (the service worker's cache).
+"ready" = ms from navigation start until onnxruntime-web has created the session (window.kanjiedge.timings, the
+moment the page says Ready); "downloaded" = until the page had consumed the last byte of model and runtime;
+transfer = encoded bytes over the wire (Network.loadingFinished); browser CPU s = user+system CPU of all Chromium
+processes during the load (what the load costs, independent of other load on the machine); network delivered =
+encoded bytes / time to the last byte (resource timing): what the throttled network really gave. It also lists each onnxruntime-web WASM build's size raw,
 gzip -9 and (for the one the page uses) brotli -q 11. Writes artifacts/reports/webload.json and prints a Markdown
 table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s at 20 Mbit/s / 40 ms.
 """
@@ -16,6 +18,7 @@ table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s at 20 Mbit/s / 40 m
 import argparse
 import gzip
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -46,6 +49,26 @@ def build_sizes(dist):
     return out
 
 
+def cpu_seconds(root_pid):
+    """User + system CPU seconds used so far by a process and all its descendants (Chromium's browser, GPU,
+    network and renderer processes), from /proc: the work a load costs, whatever else the machine is doing."""
+    ticks, children = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _transferred(page):
     """Encoded bytes received by the tab so far, and the number of requests that finished."""
     done = page.events("Network.loadingFinished")
@@ -57,17 +80,25 @@ def load_once(browser, url, throttle, repeat=False):
     page = browser.new_page(1100, 800)
     if throttle:
         page.throttle(*throttle)
+    cpu0 = cpu_seconds(browser.proc.pid)
     page.goto(url, wait=False)
     page.wait_for("window.kanjiedge", timeout=60)
     page.evaluate("window.kanjiedge.ready")
+    cpu = cpu_seconds(browser.proc.pid) - cpu0  # includes the polling above: a few ms
     timings = page.evaluate("window.kanjiedge.timings")
+    # all bytes of the document and its resources over the span from navigation to the last byte
+    net = page.evaluate("(() => { const es = [...performance.getEntriesByType('navigation'), "
+                        "...performance.getEntriesByType('resource')]; return [es.reduce((a, e) => a + "
+                        "e.encodedBodySize, 0), Math.max(...es.map(e => e.responseEnd))]; })()")
     if not repeat:  # let the service worker install (after ready), so the next visit can use it
         page.evaluate("window.kanjiedge.serviceWorker")
         page.wait_for("navigator.serviceWorker.controller !== null", timeout=60)
     transfer, requests = _transferred(page)
     page.send("Page.close")
+    rate = net[0] * 8 / net[1] / 1e3 if net[0] > 1e5 else None  # kbit/ms = Mbit/s; None when from the cache
     return {"ready_ms": timings["ready"], "downloaded_ms": timings.get("downloaded"), "transfer_bytes": transfer,
-            "requests": requests}
+            "requests": requests, "cpu_s": round(cpu, 2), "network_mbit_s": rate and round(rate, 1),
+            "load_avg_1min": os.getloadavg()[0]}
 
 
 def scenario(folder, encodings, throttle, runs):
@@ -87,19 +118,20 @@ def _median(rows, key):
 
 
 def summarize(rows):
-    return {"ready_ms": _median(rows, "ready_ms"), "downloaded_ms": _median(rows, "downloaded_ms"),
-            "transfer_bytes": _median(rows, "transfer_bytes"), "requests": _median(rows, "requests"), "runs": rows}
+    keys = ("ready_ms", "downloaded_ms", "transfer_bytes", "requests", "cpu_s", "network_mbit_s", "load_avg_1min")
+    return {**{k: _median(rows, k) for k in keys}, "runs": rows}
 
 
 def table(results, throttle_text):
-    lines = [f"| serving | visit | transfer MB | downloaded s | ready s ({throttle_text}) | requests |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"| serving | visit | transfer MB | downloaded s | ready s ({throttle_text}) | browser CPU s "
+             "| network delivered Mbit/s | requests | load avg |", "|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         for visit in ("cold", "repeat"):
             r = res[visit]
             down = f"{r['downloaded_ms'] / 1000:.2f}" if r["downloaded_ms"] is not None else "–"
+            rate = f"{r['network_mbit_s']:.1f}" if r["network_mbit_s"] else "–"
             lines.append(f"| {name} | {visit} | {r['transfer_bytes'] / 1e6:.2f} | {down} | {r['ready_ms'] / 1000:.2f} "
-                         f"| {r['requests']:.0f} |")
+                         f"| {r['cpu_s']:.2f} | {rate} | {r['requests']:.0f} | {r['load_avg_1min']:.1f} |")
     return "\n".join(lines)
 
 
