@@ -86,6 +86,7 @@ def load_once(browser, url, throttle, repeat=False):
     page.evaluate("window.kanjiedge.ready")
     cpu = cpu_seconds(browser.proc.pid) - cpu0  # includes the polling above: a few ms
     timings = page.evaluate("window.kanjiedge.timings")
+    transfer, requests = _transferred(page)
     # all bytes of the document and its resources over the span from navigation to the last byte
     net = page.evaluate("(() => { const es = [...performance.getEntriesByType('navigation'), "
                         "...performance.getEntriesByType('resource')]; return [es.reduce((a, e) => a + "
@@ -93,9 +94,9 @@ def load_once(browser, url, throttle, repeat=False):
     if not repeat:  # let the service worker install (after ready), so the next visit can use it
         page.evaluate("window.kanjiedge.serviceWorker")
         page.wait_for("navigator.serviceWorker.controller !== null", timeout=60)
-    transfer, requests = _transferred(page)
     page.send("Page.close")
-    rate = net[0] * 8 / net[1] / 1e3 if net[0] > 1e5 else None  # kbit/ms = Mbit/s; None when from the cache
+    # kbit/ms = Mbit/s; None on a repeat visit (the bodies come from the service worker, not the network)
+    rate = net[0] * 8 / net[1] / 1e3 if transfer > 1e5 else None
     return {"ready_ms": timings["ready"], "downloaded_ms": timings.get("downloaded"), "transfer_bytes": transfer,
             "requests": requests, "cpu_s": round(cpu, 2), "network_mbit_s": rate and round(rate, 1),
             "load_avg_1min": os.getloadavg()[0]}
