@@ -10,9 +10,9 @@ default; gzip; no compression), each followed by a repeat visit in the same prof
 moment the page says Ready); "downloaded" = until the page had consumed the last byte of model and runtime;
 transfer = encoded bytes over the wire (Network.loadingFinished); browser CPU s = user+system CPU of all Chromium
 processes during the load (what the load costs, independent of other load on the machine); network delivered =
-encoded bytes / time to the last byte (resource timing): what the throttled network really gave. It also lists each onnxruntime-web WASM build's size raw,
-gzip -9 and (for the one the page uses) brotli -q 11. Writes artifacts/reports/webload.json and prints a Markdown
-table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s at 20 Mbit/s / 40 ms.
+encoded bytes / time to the last byte (resource timing): what the throttled network really gave. It also lists
+each onnxruntime-web WASM build's size raw, gzip -9 and (for the one the page uses) brotli -q 11. Writes
+artifacts/reports/webload.json and prints a Markdown table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s at 20 Mbit/s / 40 ms.
 """
 
 import argparse

@@ -135,7 +135,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         for encoding in self.encodings:
             candidate = path + ENCODINGS[encoding]
             # a variant older than its file is stale (the file was rewritten without it): never serve that
-            if encoding in wanted and os.path.isfile(candidate) and os.stat(candidate).st_mtime >= os.stat(path).st_mtime:
+            fresh = os.path.isfile(candidate) and os.stat(candidate).st_mtime >= os.stat(path).st_mtime
+            if encoding in wanted and fresh:
                 return candidate, encoding
         return path, None
 
