@@ -12,7 +12,8 @@ transfer = encoded bytes over the wire (Network.loadingFinished); browser CPU s 
 processes during the load (what the load costs, independent of other load on the machine); network delivered =
 encoded bytes / time to the last byte (resource timing): what the throttled network really gave. It also lists
 each onnxruntime-web WASM build's size raw, gzip -9 and (for the one the page uses) brotli -q 11. Writes
-artifacts/reports/webload.json and prints a Markdown table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s at 20 Mbit/s / 40 ms.
+artifacts/reports/webload.json and prints a Markdown table. Targets (issue 12): <= 4 MB transferred, ready <= 3 s
+at 20 Mbit/s / 40 ms.
 """
 
 import argparse
