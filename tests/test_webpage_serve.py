@@ -183,3 +183,25 @@ def test_report_says_what_the_page_weighs_and_what_calibrated_it():
     assert "probability of 0.900" in text and "synthetic writers (val split of x)" in text
     assert "| brotli | cold | 3.60 | 2.90 |" in text and "median of 3 runs" in text
     assert web_page_text({"targets": [{"target": "rpi", "verify": {}}]}) == ""
+
+
+def test_bench_counts_the_cpu_of_a_whole_process_tree():
+    import os
+    import sys
+
+    from bench.webload import cpu_seconds
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ninput()"
+    child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE)
+    try:
+        import time
+
+        time.sleep(0.1)
+        before = cpu_seconds(os.getpid())
+        deadline = time.monotonic() + 20
+        while cpu_seconds(child.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cpu_seconds(child.pid) >= 0.3  # the child's own work
+        assert cpu_seconds(os.getpid()) - before >= 0.2  # and it is counted in its parent's tree
+    finally:
+        child.communicate(b"\n")
