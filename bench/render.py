@@ -153,6 +153,33 @@ def extra_data_sections(report) -> list:
     return parts + ([etl] if etl else [])
 
 
+def web_page_text(report) -> str:
+    """The wasm target's drawing page: bytes served per encoding, the unsure threshold and what calibrated it, and
+    the load times of `python -m bench.webload` when artifacts/reports/webload.json exists."""
+    pages = [(t["target"], t["verify"].get("extra_results", {}).get("web")) for t in report["targets"]]
+    out = []
+    for target, web in pages:
+        if not web:
+            continue
+        b, u = web["transfer_bytes"], web["unsure"]
+        out.append(f"`{target}/web/` ({web['files']} files): {b['br'] / 1e6:.2f} MB to transfer with brotli, "
+                   f"{b['gz'] / 1e6:.2f} MB with gzip, {b['raw'] / 1e6:.2f} MB uncompressed. Unsure below a top-1 "
+                   f"probability of {u['threshold']:.3f}: " + (
+                       f"calibrated on {u['data']} ({u['samples']:,} images, top-1 {100 * u['accuracy']:.2f} %): "
+                       f"the lowest threshold whose accepted answers reach {100 * u['target_precision']:g} % "
+                       f"precision ({fmt(u['calibrated'], 3)}, floor {u['floor']}); there it accepts "
+                       f"{100 * u['coverage']:.1f} % of answers at {fmt(100 * (u['precision'] or 0), 2)} % precision."
+                       if u.get("data") else u.get("note", "not calibrated") + "."))
+    load = report.get("webload")
+    if load:
+        rows = [(name, visit, r[visit]["transfer_bytes"] / 1e6, r[visit]["ready_ms"] / 1000)
+                for name, r in load["results"].items() for visit in ("cold", "repeat")]
+        out += ["", f"Load in headless Chromium, network throttled to {load['throttle']} (`python -m bench.webload`, "
+                f"median of {len(next(iter(load['results'].values()))['cold']['runs'])} runs, model "
+                f"{load['model']}):", "", table(["serving", "visit", "transfer MB", "ready s"], rows)]
+    return "\n".join(out)
+
+
 def markdown(report, plots) -> str:
     m = report["machine"]
     n = ", ".join(f"{v} at {s}×{s}" for s, v in report["test_images"].items())
@@ -171,6 +198,7 @@ def markdown(report, plots) -> str:
         f"## What each quantization costs (accuracy on {data_name(report)})", "", quant_table(report), "",
         f"## Trained architectures (PyTorch, accuracy on {data_name(report)})", "", arch_table(report), "",
         *extra_data_sections(report),
+        *(["## The wasm target's web page", "", web_page_text(report), ""] if web_page_text(report) else []),
         "## ETL decoder: C vs numpy reference (same file, same run)", "", decoder_text(report), "",
         "## Not run on this machine", "", not_run_table(report), "",
     ]

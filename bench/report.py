@@ -219,6 +219,8 @@ def main(argv=None) -> int:
                   "targets": targets, "missing_targets": missing,
                   "architectures": measure_architectures(args.models, tests),
                   "decoder": measure_decoder(args.data), "machine": render.machine()}
+        if (args.out / "webload.json").is_file():  # python -m bench.webload: the web page's load times
+            report["webload"] = json.loads((args.out / "webload.json").read_text())
         log("out-of-distribution check: fonts never seen in training")
         report["ood"] = ood.measure(ood.models_of(args.models, args.edge, [t["target"] for t in targets]), work)
     plots = render.plots(report, args.out)

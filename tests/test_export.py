@@ -103,9 +103,12 @@ def _check_extras(profile, out, report):
             res = report["extra_results"][f"bnb-{qt}"]
             assert (out / res["file"]).is_file() and res["size_ratio_vs_fp32"] < 0.6
             assert res["top1_agreement_vs_torch"] >= 0.5  # a broken reload is ~1/24
-    if "web" in profile.extras:
+    if "web" in profile.extras:  # the page ships the verified model, with a threshold calibrated on the val split
         web = out / "web"
-        assert (web / "index.html").is_file() and (web / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
+        assert (web / "model.onnx").read_bytes() == (out / "model.onnx").read_bytes()
+        assert (web / "index.html").is_file() and (web / "ort-wasm-simd-threaded.wasm.br").is_file()
+        unsure = json.loads((web / "config.json").read_text())["unsure"]
+        assert unsure["split"] == "val" and unsure == report["extra_results"]["web"]["unsure"]
 
 
 def test_int8_graph_is_static_qdq_without_integer_ops(tiny_model, tmp_path):

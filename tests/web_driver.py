@@ -8,6 +8,9 @@ no browser download — just the Debian `chromium` binary.
         page.evaluate("document.title")
         page.draw([[(x, y), ...], ...])      # strokes in CSS pixels, as real mouse drags
         page.screenshot("shot.png")
+
+Also: phone-sized pages (`new_page(390, 844, mobile=True)`), network throttling (`page.throttle`), holding a
+request until told (`page.hold` / `page.release`, the Fetch domain), and the responses seen (`page.responses`).
 """
 
 import base64
@@ -63,6 +66,7 @@ class Chromium:
         self._next_id = 0
         self._replies = {}
         self._events = queue.Queue()
+        self.history = []  # every event drained so far (responses, paused requests ...), in arrival order
         self._cond = threading.Condition()
         threading.Thread(target=self._reader, daemon=True).start()
 
@@ -103,21 +107,24 @@ class Chromium:
         return reply["result"]
 
     def events(self):
-        """Drain the events received so far (console messages, exceptions ...)."""
+        """Drain the events received so far (console messages, exceptions ...); they are also kept in history."""
         out = []
         while not self._events.empty():
             out.append(self._events.get_nowait())
+        self.history += out
         return out
 
-    def new_page(self, width=1100, height=800):
-        """Open a tab with a fixed viewport and return a Page attached to it."""
+    def new_page(self, width=1100, height=800, mobile=False):
+        """Open a tab with a fixed viewport (a phone's, with touch, when `mobile`) and return a Page attached to it."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
-        for method in ("Page.enable", "Runtime.enable"):
+        for method in ("Page.enable", "Runtime.enable", "Network.enable"):
             page.send(method)
         page.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+        if mobile:
+            page.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
         return page
 
     def close(self):
@@ -146,14 +153,62 @@ class Page:
 
     def __init__(self, browser, session):
         self.browser, self.session = browser, session
+        self._released = set()
 
     def send(self, method, params=None):
         return self.browser.send(method, params, self.session)
 
-    def goto(self, url):
-        """Navigate and wait for the load event."""
+    def goto(self, url, wait=True):
+        """Navigate; wait for the load event unless `wait` is False (then only for the new document's body)."""
         self.send("Page.navigate", {"url": url})
+        if wait:
+            self.evaluate("new Promise(r => document.readyState === 'complete' ? r() : addEventListener('load', r))")
+        else:
+            self.wait_for(f"location.href === {json.dumps(url)} && document.body !== null")
+
+    def reload(self):
+        """Reload and wait for the load event."""
+        self.send("Page.reload", {"ignoreCache": False})
+        time.sleep(0.2)  # let the old document go before waiting on the new one's readyState
         self.evaluate("new Promise(r => document.readyState === 'complete' ? r() : addEventListener('load', r))")
+
+    def events(self, method):
+        """This tab's events named `method` received so far (e.g. "Network.responseReceived")."""
+        self.browser.events()
+        return [e["params"] for e in self.browser.history if e.get("sessionId") == self.session
+                and e.get("method") == method]
+
+    def responses(self):
+        """{url: response dict (status, headers with lower-case names, fromServiceWorker ...)} seen so far."""
+        out = {}
+        for params in self.events("Network.responseReceived"):
+            resp = params["response"]
+            resp["headers"] = {k.lower(): v for k, v in resp["headers"].items()}
+            out[resp["url"]] = resp
+        return out
+
+    def throttle(self, download_bytes_per_s, latency_ms, upload_bytes_per_s=None):
+        """Chromium's network emulation: every request waits `latency_ms`, all share the bandwidth."""
+        self.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": latency_ms, "downloadThroughput": download_bytes_per_s,
+            "uploadThroughput": upload_bytes_per_s or download_bytes_per_s})
+
+    def hold(self, url_pattern):
+        """Pause every request whose URL matches `url_pattern` (wildcards *) until release()."""
+        self.send("Fetch.enable", {"patterns": [{"urlPattern": url_pattern, "requestStage": "Request"}]})
+
+    def release(self, timeout=20.0):
+        """Wait for at least one held request, let every held request go on, stop holding."""
+        deadline = time.monotonic() + timeout
+        while not self.events("Fetch.requestPaused"):
+            if time.monotonic() > deadline:
+                raise CDPError(f"no request was held within {timeout} s")
+            time.sleep(0.05)
+        for params in self.events("Fetch.requestPaused"):
+            if params["requestId"] not in self._released:
+                self._released.add(params["requestId"])
+                self.send("Fetch.continueRequest", {"requestId": params["requestId"]})
+        self.send("Fetch.disable")
 
     def evaluate(self, expression):
         """Value of a JS expression (promises awaited, result returned by value); page exceptions raise CDPError."""

@@ -27,11 +27,10 @@ import numpy as np
 from kanjiedge.errors import UserError
 from kanjiedge.export.base import (Capability, Runtime, RuntimeFailure, Session, ThreadPolicy, register_exporter,
                                    register_runtime)
+from kanjiedge.ortweb_files import find_dist, missing_files
 
 NAME = "onnxruntime-web"
 RUNNER = Path(__file__).with_name("ortweb_runner.mjs")
-# Files the runner (and the web page) need from the npm package's dist folder.
-DIST_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 CHUNK = 512  # images per request: bounds the memory of one frame (512*64*64*4 B = 8 MiB)
 
 
@@ -44,20 +43,6 @@ def find_node():
     return os.environ.get("KANJIEDGE_NODE") or shutil.which("node")
 
 
-def find_dist():
-    """The onnxruntime-web ``dist`` folder: $KANJIEDGE_ORTWEB_DIST, else node_modules/ above cwd or the package."""
-    env = os.environ.get("KANJIEDGE_ORTWEB_DIST")
-    if env:
-        return Path(env)
-    starts = [Path.cwd(), Path(__file__).resolve().parent]
-    for start in starts:
-        for folder in (start, *start.parents):
-            dist = folder / "node_modules" / "onnxruntime-web" / "dist"
-            if dist.is_dir():
-                return dist
-    return None
-
-
 def _check_setup():
     """(node, dist) or raise UserError saying what is missing and how to get it."""
     node = find_node()
@@ -67,7 +52,7 @@ def _check_setup():
     if dist is None:
         raise UserError("onnxruntime-web: node_modules/onnxruntime-web not found (run `npm ci` in the project root "
                         "or set KANJIEDGE_ORTWEB_DIST to its dist folder)")
-    missing = [f for f in DIST_FILES if not (dist / f).is_file()]
+    missing = missing_files(dist)
     if missing:
         raise UserError(f"onnxruntime-web: {dist} lacks {', '.join(missing)} (reinstall with `npm ci`)")
     return node, dist
@@ -239,8 +224,10 @@ def web_page(ctx):
 
     Labels and preprocessing are read from the model's metadata, so the page sees exactly what was verified.
     """
-    from kanjiedge.webpage import emit_webpage
+    from kanjiedge.webpage import emit_webpage, summary
 
     model = ctx.files[ctx.profile.precisions[0]]
     ctx.log(f"web page for {model.name} -> {ctx.out / 'web'}")
-    return emit_webpage(model, out_dir=ctx.out / "web")
+    files = emit_webpage(model, out_dir=ctx.out / "web", data=ctx.data)
+    ctx.results["web"] = summary(ctx.out / "web")  # transfer sizes and the calibrated threshold, for the report
+    return files

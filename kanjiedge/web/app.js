@@ -1,12 +1,15 @@
 // kanjiedge drawing page: pointer strokes on a canvas -> preprocessing identical to training (preprocess.js) ->
-// onnxruntime-web (WASM backend) -> top-5 candidates with probabilities, updated after every stroke.
+// onnxruntime-web (WASM backend, loaded by loader.js) -> top-5 candidates with probabilities, after every stroke.
 //
-// Files next to this one (written by kanjiedge.webpage.emit_webpage): model.onnx, labels.json (characters, index =
-// class), preprocess.json ({"size", "normalize", "scale", "ink"}), ort.wasm.min.mjs + ort-wasm-simd-threaded.*.
+// Files next to this one (written by kanjiedge.webpage.emit_webpage): model.onnx, config.json ({labels, preprocess,
+// unsure: {threshold, what it was calibrated on}, runtime, sizes}), the onnxruntime-web files, sw.js.
+// The pad works from the first moment: strokes drawn while the recognizer loads are kept and recognised once it is
+// ready. Below the calibrated threshold the page says it is unsure and highlights no candidate.
 // For automated tests the page exposes window.kanjiedge: {ready (Promise), version (drawing changes so far),
-// result ({version, top: [{char, prob}], pixels, ms}) } — a result is current when result.version === version.
+// result ({version, top: [{char, prob}], unsure, pixels, ms}), timings ({config, ready} ms since navigation)}:
+// a result is current when result.version === version.
 
-import * as ort from "./ort.wasm.min.mjs";
+import { fetchJson, loadRecognizer, registerServiceWorker } from "./loader.js";
 import { canvasToInput } from "./preprocess.js";
 
 const TOP_K = 5;
@@ -14,9 +17,9 @@ const LIVE_MS = 150; // while a stroke is being drawn, recognise at most this of
 
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d", { willReadFrequently: true });
-const state = { strokes: [], current: null, session: null, labels: [], pre: null, busy: false, again: false,
-                lastLive: 0 };
-const api = (window.kanjiedge = { version: 0, result: null, ready: null });
+const state = { strokes: [], current: null, session: null, ort: null, labels: [], pre: null, threshold: 0,
+                busy: false, again: false, lastLive: 0, status: null };
+const api = (window.kanjiedge = { version: 0, result: null, ready: null, timings: {} });
 // Pen: 1/32 of the pad, about the synthetic writers' pen (3-5.6 of KanjiVG's 109 units) for a glyph filling ~80 %.
 Object.assign(ctx, { lineWidth: pad.width / 32, lineCap: "round", lineJoin: "round", strokeStyle: "#111" });
 
@@ -102,6 +105,7 @@ function topK(probs, k) {
 /** The drawing changed: recognise now, or right after the run in flight (runs never overlap). */
 function changed() {
   api.version += 1;
+  if (!state.session && state.status) setStatus(...state.status);
   if (state.busy) state.again = true;
   else recognise();
 }
@@ -126,20 +130,23 @@ async function recogniseOnce(version) {
     const size = state.pre.size;
     const t0 = performance.now();
     const out = await state.session.run({ [state.session.inputNames[0]]:
-                                          new ort.Tensor("float32", input, [1, 1, size, size]) });
+                                          new state.ort.Tensor("float32", input, [1, 1, size, size]) });
     ms = performance.now() - t0;
     top = topK(softmax(out[state.session.outputNames[0]].data), TOP_K);
   }
-  api.result = { version, top: top.map(({ char, prob }) => ({ char, prob })), pixels: Array.from(pixels), ms };
-  showCandidates(top);
+  const unsure = top.length > 0 && top[0].prob < state.threshold;
+  api.result = { version, top: top.map(({ char, prob }) => ({ char, prob })), unsure, pixels: Array.from(pixels), ms };
+  showCandidates(top, unsure);
   setStatus("ready", hasInk ? `Recognised in ${ms.toFixed(1)} ms` : "Ready");
 }
 
 // ---------------------------------------------------------------- output
 
-function showCandidates(top) {
+function showCandidates(top, unsure) {
   const list = document.getElementById("candidates");
   list.replaceChildren();
+  list.classList.toggle("unsure", unsure);
+  document.getElementById("verdict").textContent = unsure ? "not sure: is it one of these?" : "";
   if (top.length === 0) {
     const li = document.createElement("li");
     li.className = "empty";
@@ -147,14 +154,14 @@ function showCandidates(top) {
     list.append(li);
     return;
   }
-  top.forEach(({ char, prob }, rank) => list.append(candidateItem(char, prob, rank)));
+  top.forEach(({ char, prob }, rank) => list.append(candidateItem(char, prob, rank === 0 && !unsure)));
 }
 
-function candidateItem(char, prob, rank) {
+function candidateItem(char, prob, winner) {
   const li = document.createElement("li");
   li.dataset.char = char;
   li.dataset.prob = prob.toFixed(6);
-  li.className = rank === 0 ? "top" : "";
+  li.className = winner ? "top" : "";
   li.title = `U+${char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
   const glyph = Object.assign(document.createElement("span"), { className: "glyph", textContent: char });
   const bar = Object.assign(document.createElement("span"), { className: "bar" });
@@ -184,31 +191,34 @@ function showSeen(pixels) {
   seen.getContext("2d").putImageData(img, 0, 0);
 }
 
-function setStatus(kind, text) {
+/** Show the loading / ready state next to the pad; while loading, also say that a drawing is kept. */
+function setStatus(kind, text, fraction = 1) {
+  state.status = [kind, text, fraction];
   const el = document.getElementById("status");
   el.dataset.state = kind;
-  el.textContent = text;
+  const loading = kind === "starting" || kind === "downloading" || kind === "compiling";
+  el.textContent = text + (loading && state.strokes.length ? " · drawing kept" : "");
+  const bar = document.getElementById("progress");
+  bar.value = fraction;
+  bar.hidden = kind === "ready";
 }
 
 // ---------------------------------------------------------------- start-up
 
-async function fetchOk(name, how) {
-  const res = await fetch(name);
-  if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
-  return res[how]();
-}
-
 async function loadModel() {
-  ort.env.wasm.wasmPaths = new URL("./", import.meta.url).href;
-  ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain static server lacks
-  const [labels, pre, model] = await Promise.all([fetchOk("labels.json", "json"), fetchOk("preprocess.json", "json"),
-                                                  fetchOk("model.onnx", "arrayBuffer")]);
-  state.labels = labels;
-  state.pre = pre;
-  state.session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  const kib = (model.byteLength / 1024).toFixed(0);
+  const config = await fetchJson("config.json");
+  api.timings.config = Math.round(performance.now()); // ms since navigation start
+  Object.assign(state, { labels: config.labels, pre: config.preprocess, threshold: config.unsure.threshold });
+  const { ort, session, modelBytes } = await loadRecognizer(config, ({ state: kind, text, fraction }) => {
+    if (kind === "compiling") api.timings.downloaded = Math.round(performance.now());
+    setStatus(kind, text, fraction);
+  });
+  Object.assign(state, { ort, session });
+  api.timings.ready = Math.round(performance.now());
+  const kib = (modelBytes.byteLength / 1024).toFixed(0);
   document.getElementById("model-info").textContent =
-    `${labels.length} characters · model ${kib} KiB · onnxruntime-web ${ort.env.versions?.web ?? ""} (WASM)`;
+    `${config.labels.length} characters · model ${kib} KiB · onnxruntime-web ${ort.env.versions?.web ?? ""} (WASM)` +
+    ` · unsure below ${(100 * state.threshold).toFixed(0)} % top-1`;
 }
 
 function bindUi() {
@@ -228,6 +238,7 @@ function bindUi() {
 
 async function main() {
   redraw();
+  showCandidates([], false);
   bindUi();
   try {
     await loadModel();
@@ -236,6 +247,7 @@ async function main() {
     throw err;
   }
   await recognise();
+  api.serviceWorker = registerServiceWorker();
 }
 
 api.ready = main();
