@@ -73,7 +73,7 @@ DATASET_SRC  := $(CLI_SRC) $(ETL_SRC) kanjiedge/dataset.py
 MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/preprocess.py) \
                 $(addprefix kanjiedge/,train.py augment.py modelcard.py dataname.py)
 EXPORT_SRC   := $(MODEL_SRC) $(wildcard kanjiedge/export/*.py kanjiedge/export/*.mjs kanjiedge/export/pipeline/*.py \
-                kanjiedge/web/* kanjiedge/ortweb_files.py) $(addprefix kanjiedge/,edge.py profile.py webpage.py)
+                kanjiedge/web/* kanjiedge/ortweb_files.py) $(addprefix kanjiedge/,edge.py profile.py webpage.py webserve.py confidence.py)
 BENCH_SRC    := $(EXPORT_SRC) $(wildcard bench/*.py) \
                 $(addprefix kanjiedge/,evaluate.py breakdown.py fonts.py fontwriter.py) $(wildcard kanjiedge/synth*.py)
 
