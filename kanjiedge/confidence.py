@@ -63,9 +63,9 @@ def _split_images(data, split, size):
         raise UserError(f"{data.path}: the {split} split is empty: nothing to calibrate the page's threshold on")
     if data.images.shape[1] == size:
         return np.asarray(data.images[idx]), idx
-    from kanjiedge.export.pipeline import glyphs  # torch: only when the sizes differ
+    from kanjiedge.preprocess import resize_u8  # torch: only when the sizes differ
 
-    return glyphs(data, idx, size), idx
+    return resize_u8(data.images, idx, size).numpy()[:, 0], idx
 
 
 def calibrate_on_dataset(model_onnx, data, labels, size, split="val", target=TARGET_PRECISION, floor=FLOOR,
