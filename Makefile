@@ -53,7 +53,7 @@ FONT_PACKAGES := fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothi
 TARGETS      := $(basename $(notdir $(wildcard targets/*.toml)))
 
 PKG_SRC      := $(wildcard kanjiedge/*.py kanjiedge/data/*)
-MODEL_SRC    := $(wildcard kanjiedge/models/*.py) kanjiedge/train.py kanjiedge/augment.py
+MODEL_SRC    := $(wildcard kanjiedge/models/*.py kanjiedge/train*.py) kanjiedge/augment.py
 EXPORT_SRC   := $(wildcard kanjiedge/export/*.py kanjiedge/web/*) kanjiedge/edge.py kanjiedge/profile.py
 BENCH_SRC    := $(wildcard bench/*.py)
 

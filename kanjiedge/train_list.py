@@ -39,10 +39,17 @@ def measured(path: Path = BENCHMARKS) -> dict[str, str]:
             header = cells
             continue
         if header and len(cells) == len(header):
-            col = next(i for i, c in enumerate(header) if c.startswith("test top-1"))
-            data = re.search(r"\((.+)\)", header[col])
-            out[cells[0]] = f"{cells[col].replace('*', '')} test top-1 on {data.group(1) if data else '?'}{where}"
+            out[cells[0]] = _describe(header, cells, where)
     return out
+
+
+def _describe(header: list[str], cells: list[str], where: str) -> str:
+    """"95.50 % test top-1 on synthetic writers (benchmark ...) after 30 epochs" from one table row."""
+    col = next(i for i, c in enumerate(header) if c.startswith("test top-1"))
+    data = re.search(r"\((.+)\)", header[col])
+    text = f"{cells[col].replace('*', '')} test top-1 on {data.group(1) if data else '?'}{where}"
+    runs = [i for i, c in enumerate(header) if c.startswith("epochs")]
+    return text + (f" after {cells[runs[0]]} epochs" if runs else "")
 
 
 def list_text(classes: list | None = None, image_size: int = 32, path: Path = BENCHMARKS) -> str:
