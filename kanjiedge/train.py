@@ -139,6 +139,8 @@ def cli(argv: list[str]) -> int:
 
         print(list_text())
         return 0
+    if args.arch is None:
+        raise UserError("name an architecture (" + ", ".join(list_models()) + ") or give --list")
     if args.arch not in list_models():
         raise UserError(f"unknown architecture {args.arch!r}; choose from {', '.join(list_models())}")
     cfg = from_args(args)
