@@ -47,7 +47,8 @@ def plan_rows(selected: list[str], args) -> list[dict]:
             rec = recipe_for(arch, mtype)
             rows.append({"row": arch + (f"/{mtype}" if mtype else ""), "arch": arch, "model_type": mtype,
                          "epochs": args.epochs or rec.epochs, "recipe": rec.summary(),
-                         "sample_limit": args.sample_limit, "holdout_classes": args.holdout if arch == "hiercode" else 0})
+                         "sample_limit": args.sample_limit,
+                         "holdout_classes": args.holdout if arch == "hiercode" else 0})
     return rows
 
 
@@ -167,8 +168,9 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         run = r.get("epochs_done", r["epochs"])
         lines.append(f"| {r['row']} | {r.get('params', 0):,} | {r.get('recipe', '')} | {run} | "
-                     f"{r['sample_limit'] or 'all'} | {r.get('train_s', 0) / 60:.1f} | {r.get('samples_per_s', 0):.0f} | "
-                     f"{_pct(r, 'test_top1')} | {_pct(r, 'test_top5')} | {'; '.join(_notes(r))} |")
+                     f"{r['sample_limit'] or 'all'} | {r.get('train_s', 0) / 60:.1f} | "
+                     f"{r.get('samples_per_s', 0):.0f} | {_pct(r, 'test_top1')} | {_pct(r, 'test_top5')} | "
+                     f"{'; '.join(_notes(r))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -202,7 +204,8 @@ def main(argv=None) -> int:
         return 2
     results = []
     given = {item.partition("=")[0] for item in args.from_folder}
-    for row in sorted(plan_rows(archs, args), key=lambda r: r["arch"] in given or r["row"] in given):  # trained elsewhere: last
+    # rows trained elsewhere (--from-folder) last
+    for row in sorted(plan_rows(archs, args), key=lambda r: r["arch"] in given or r["row"] in given):
         print(f"== {row['row']}: {row}", file=sys.stderr)
         try:
             results.append(run_row(row, args))
