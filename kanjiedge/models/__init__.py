@@ -4,6 +4,8 @@ to build one, `load_model(path)` to rebuild a trained model from its self-descri
 Every model takes float32 `[N,1,S,S]` (uint8 image / 255, ink high) and its `forward` returns logits `[N,C]`, so
 export / evaluate treat all models alike. Models with auxiliary training losses also provide
 `forward_aux(x, y) -> (logits, aux_loss)`; the engine calls that during training only.
+Each registration may carry a `Recipe` (kanjiedge.models.recipe): the training defaults that work for that
+architecture, used by `kanjiedge train ARCH` when no flag overrides them (`recipe_for`, `model_variants`).
 This module does not train or export; see kanjiedge.train and kanjiedge.export.
 """
 

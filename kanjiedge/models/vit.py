@@ -1,5 +1,6 @@
-"""`vit`: a small Vision Transformer (Dosovitskiy et al. 2021): patch embedding (--arch-opt patch_size=P), class
-token, learned positions, pre-norm blocks. Attention is written out (no nn.MultiheadAttention) so the ONNX graph
+"""`vit`: a small Vision Transformer (Dosovitskiy et al. 2021): tokens from strided patches (--arch-opt
+patch_size=P) or from a convolutional stem (stem=conv, the recipe's choice: see VIT_RECIPE), learned positions,
+pre-norm blocks, class token or mean pooling. Attention is written out (no nn.MultiheadAttention) so the ONNX graph
 is plain MatMul/Softmax at any opset >= 13."""
 
 import torch
