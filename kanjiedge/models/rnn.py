@@ -119,11 +119,10 @@ RNN_RECIPES = {
     "basic_rnn": Recipe(epochs=30, lr=2e-3, why="an LSTM over raw pixel rows: half the cnn's rate (LSTM gates "
                                                  "saturate at 4e-3) and 30 epochs; order rows+cols, see BasicRNN"),
     "stroke_rnn": Recipe(epochs=30, lr=2e-3, why="an LSTM over 64 cells: the basic_rnn rate; 83.5 % after 12 epochs "
-                                                  "at 4e-3 was still rising (30 not yet measured)"),
+                                                  "at 4e-3 was still rising, 98.5 % after 30 at 2e-3"),
     "radical_rnn": RADICAL_RECIPE,
     "hybrid_cnn_rnn": Recipe(epochs=30, lr=2e-3, why="CNN + BiLSTM, global-pooled: 76.8 % after 12 epochs at 4e-3 "
-                                                      "and still rising; the LSTM rate and a longer run (not yet "
-                                                      "measured)"),
+                                                      "and still rising; the LSTM rate and 30 epochs: 99.0 %"),
 }
 
 
