@@ -70,8 +70,8 @@ CLI_SRC      := $(addprefix kanjiedge/,__init__.py __main__.py cli.py errors.py 
 ETL_SRC      := $(addprefix kanjiedge/,etl.py etlcheck.py formats.py codes.py charsets.py native.py kanjivg.py \
                 data/co59.tsv)
 DATASET_SRC  := $(CLI_SRC) $(ETL_SRC) kanjiedge/dataset.py
-MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/preprocess.py) \
-                $(addprefix kanjiedge/,train.py augment.py modelcard.py dataname.py)
+MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/preprocess.py kanjiedge/train*.py) \
+                $(addprefix kanjiedge/,augment.py modelcard.py dataname.py)
 EXPORT_SRC   := $(MODEL_SRC) $(wildcard kanjiedge/export/*.py kanjiedge/export/*.mjs kanjiedge/export/pipeline/*.py \
                 kanjiedge/web/* kanjiedge/ortweb_files.py) $(addprefix kanjiedge/,edge.py profile.py webpage.py webserve.py confidence.py)
 BENCH_SRC    := $(EXPORT_SRC) $(wildcard bench/*.py) \

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 
 from kanjiedge import atomic
 from kanjiedge.models import count_params, create_model
-from kanjiedge.train import (Env, TrainStep, amp_dtype_for, build_optimizer, build_scheduler, get_args_parser,
-                             load_splits, train_one_epoch)
+from kanjiedge.train import Env, TrainConfig, TrainStep, Trainer, amp_dtype_for, build_optimizer, build_scheduler, \
+    load_splits, train_one_epoch
 
 
 def reference_loop(model, data, idx_batches, device) -> float:
@@ -42,7 +42,7 @@ def reference_loop(model, data, idx_batches, device) -> float:
 
 def engine_loop(arch, data, args, env, steps) -> float:
     """The engine's own train_one_epoch over a training split cut to `steps` batches. Returns samples/s."""
-    targs = get_args_parser().parse_args([arch, "--batch-size", str(args.batch_size), "--epochs", "1"])
+    targs = TrainConfig(arch, batch_size=args.batch_size, epochs=1)
     torch.manual_seed(0)
     model = create_model(arch, len(data.classes), args.image_size, classes=data.classes).to(env.device)
     if env.device.type == "cuda":
@@ -54,7 +54,7 @@ def engine_loop(arch, data, args, env, steps) -> float:
     full = data.train_idx
     data.train_idx = full[: steps * args.batch_size]
     try:
-        row = train_one_epoch(step, opt, sched, scaler, data, targs, env, 0)
+        row = train_one_epoch(Trainer(targs, env, data, model, step, opt, sched, scaler), 0)
     finally:
         data.train_idx = full
     return row["samples_per_s"]

@@ -22,6 +22,14 @@ class AugmentConfig:
     elastic_grid: int = 4  # the random displacement field is drawn on a grid x grid lattice, then upsampled
     stroke_p: float = 0.3  # probability per image of thickening (half) or thinning (half) the strokes
 
+    def scaled(self, strength: float) -> "AugmentConfig":
+        """Every distortion times `strength` (a recipe's aug_strength; stroke_p capped at 1). 1 = unchanged."""
+        if strength == 1:
+            return self
+        return AugmentConfig(self.rotate_deg * strength, self.scale * strength, self.shear * strength,
+                             self.translate * strength, self.elastic_alpha * strength, self.elastic_grid,
+                             min(1.0, self.stroke_p * strength))
+
 
 def _uniform(n: int, bound: float, gen: torch.Generator) -> torch.Tensor:
     return (torch.rand(n, generator=gen) * 2 - 1) * bound

@@ -19,9 +19,12 @@ def test_etl9g_set():
 
 
 def test_hiragana_counts():
-    """0x2421-0x2473 is 83 codes; minus 10 small kana and ゐゑ leaves 71; ETL8 keeps small っゃゅょ (75)."""
-    assert len(range(0x2421, 0x2474)) == 83
-    assert len(charsets.hiragana_codes()) == 71
+    """The JIS hiragana block 0x2421-0x2473 minus the 10 small kana and ゐゑ, in JIS order, is the 71-code ETL9G set;
+    ETL8 keeps small っゃゅょ (75)."""
+    block = [charsets.jis0208_char(c) for c in range(0x2421, 0x2474)]
+    assert block[0] == "ぁ" and block[-1] == "ん"
+    plain = [charsets.jis0208_char(c) for c in charsets.hiragana_codes()]
+    assert plain == [c for c in block if c not in charsets.SMALL_KANA + "ゐゑ"] and len(plain) == 71
     etl8 = [charsets.jis0208_char(c) for c in charsets.hiragana_codes(etl8=True)]
     assert len(etl8) == 75 and set("っゃゅょ") <= set(etl8)
 

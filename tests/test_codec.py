@@ -3,7 +3,9 @@ record fields and raw pixels for every record type, the resize/normalize algorit
 and the geometric promises of the bbox / moment modes."""
 
 import random
+import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,7 +32,10 @@ def random_pixels(rtype: str, seed: int, blob: bool = False) -> list:
             for y in range(h)]
 
 
-def test_layouts():
+def test_version_and_layouts():
+    """The loaded extension was built from this checkout's C source (a stale build reports an older KE_VERSION)."""
+    header = (Path(__file__).resolve().parents[1] / "csrc" / "ke.h").read_text()
+    assert native.VERSION == int(re.search(r"#define KE_VERSION (\d+)", header).group(1))
     for rtype, (nbytes, w, h, bpp, off) in LAYOUT.items():
         assert native.layout(rtype) == native.Layout(nbytes, w, h, bpp, off)
 

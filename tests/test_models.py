@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from kanjiedge.models import count_params, create_model, list_models, load_model
+from kanjiedge.models import count_params, create_model, list_models, load_model, recipe_for
 from kanjiedge.models.rnn import MODEL_TYPES
 from kanjiedge.models.structure import hier_codes, zero_shot_candidates
 
@@ -32,10 +32,14 @@ CLASSES = [  # a classes.json-like list: shared components (口, 木, 日) so st
 ]
 VARIANTS = [(name, {"model_type": t} if name == "rnn" else {})
             for name in list_models() for t in (MODEL_TYPES if name == "rnn" else [None])]
+# the recipes' options build other graphs (vit's conv stem and mean pooling): forward, ONNX and checkpoints too
+VARIANTS += [(name, dict(recipe_for(name).options)) for name in list_models()
+             if name != "rnn" and recipe_for(name).options]
+VARIANTS += [("rnn", {"model_type": "basic_rnn", "order": "cells"})]  # the first basic_rnn layout still loads
 
 
 def _ids(v):
-    return v[0] + (f"-{v[1]['model_type']}" if v[1] else "")
+    return v[0] + "".join(f"-{v}" for v in v[1].values())
 
 
 @pytest.fixture(params=VARIANTS, ids=_ids)

@@ -4,6 +4,8 @@ to build one, `load_model(path)` to rebuild a trained model from its self-descri
 Every model takes float32 `[N,1,S,S]` (uint8 image / 255, ink high) and its `forward` returns logits `[N,C]`, so
 export / evaluate treat all models alike. Models with auxiliary training losses also provide
 `forward_aux(x, y) -> (logits, aux_loss)`; the engine calls that during training only.
+Each registration may carry a `Recipe` (kanjiedge.models.recipe): the training defaults that work for that
+architecture, used by `kanjiedge train ARCH` when no flag overrides them (`recipe_for`, `model_variants`).
 This module does not train or export; see kanjiedge.train and kanjiedge.export.
 """
 
@@ -15,24 +17,29 @@ from pathlib import Path
 import torch
 
 from kanjiedge.errors import InputError
+from kanjiedge.models.recipe import Recipe
 
 _REGISTRY = {}  # name -> factory(num_classes, image_size, classes=None, **kw) -> nn.Module
-_HELPERS = {"layers", "structure"}  # modules in this package that hold no architectures
+_RECIPES = {}  # name -> Recipe, or {model_type: Recipe} for a family with variants (rnn)
+_HELPERS = {"layers", "structure", "recipe"}  # modules in this package that hold no architectures
 _loaded = False
 
 
-def register_model(fn=None, *, name=None):
+def register_model(fn=None, *, name=None, recipe=None):
     """Decorator: register `fn(num_classes, image_size, classes=None, **kw) -> nn.Module` under `name`.
 
     Args:
         fn: the factory. Its name with `_` replaced by `-` is the default registry name.
         name: explicit registry name (e.g. "hiercode-higita").
+        recipe: its default training `Recipe`, or {model_type: Recipe} for a family whose factory takes
+            `model_type` (each variant trains differently). None: the engine defaults (`Recipe()`).
     """
     def wrap(f):
         key = name or f.__name__.replace("_", "-")
         if key in _REGISTRY and _REGISTRY[key] is not f:
             raise ValueError(f"model {key!r} registered twice")
         _REGISTRY[key] = f
+        _RECIPES[key] = recipe or Recipe()
         return f
 
     return wrap(fn) if fn is not None else wrap
@@ -59,6 +66,31 @@ def model_options(name: str) -> set[str]:
     _load_families()
     params = inspect.signature(_REGISTRY[name]).parameters
     return {p for p in params if p not in ("num_classes", "image_size", "classes")}
+
+
+def model_variants(name: str) -> list[str | None]:
+    """The `model_type`s of a family registered with one recipe per variant (rnn), else [None]."""
+    _load_families()
+    rec = _RECIPES[name]
+    return list(rec) if isinstance(rec, dict) else [None]
+
+
+def recipe_for(name: str, model_type: str | None = None) -> Recipe:
+    """The default training recipe of `name` (and `model_type`, default: the factory's own default).
+
+    Raises:
+        ValueError: unknown name or model_type.
+    """
+    _load_families()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(list_models())}")
+    rec = _RECIPES[name]
+    if not isinstance(rec, dict):
+        return rec
+    mtype = model_type or inspect.signature(_REGISTRY[name]).parameters["model_type"].default
+    if mtype not in rec:
+        raise ValueError(f"{name}: unknown --model-type {mtype!r}; choose from {', '.join(rec)}")
+    return rec[mtype]
 
 
 def create_model(name: str, num_classes: int, image_size: int, classes=None, **kw) -> torch.nn.Module:

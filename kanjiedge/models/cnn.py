@@ -10,6 +10,7 @@ classes: ~1.28M parameters, of which the classifier is 777k, so the int8 model i
 from torch import nn
 
 from kanjiedge.models import register_model
+from kanjiedge.models.recipe import Recipe
 from kanjiedge.models.layers import conv_bn_act, ds_backbone
 
 
@@ -38,7 +39,11 @@ class DSCNN(nn.Module):
         return self.head(self.drop(self.embed(x)))
 
 
-@register_model
+CNN_RECIPE = Recipe(why="a DS-CNN with batch norm converges in 10 epochs at lr 4e-3 (99.7 % on the 300-class benchmark "
+                    "at 12); the engine defaults were tuned on it")
+
+
+@register_model(recipe=CNN_RECIPE)
 def cnn(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), dropout=0.2, head="flat"):
     """Depthwise-separable CNN + SE.
 

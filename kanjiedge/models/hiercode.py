@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kanjiedge.models import register_model
+from kanjiedge.models.recipe import Recipe
 from kanjiedge.models.layers import ds_backbone, flat_neck
 from kanjiedge.models.structure import hier_codes, zero_shot_candidates
 
@@ -117,7 +118,14 @@ def _need(classes, name, image_size, widths):
     return classes
 
 
-@register_model
+HIERCODE_RECIPE = Recipe(
+    epochs=20, why="the cosine-to-fixed-code head learns the component bits more slowly than a free classifier; "
+                   "90 % after 12 epochs at the cnn's defaults was still rising; 99.8 % after 20")
+HIGITA_RECIPE = Recipe(epochs=15, why="like hiercode, the alignment heads helping: 98.8 % after 12 epochs, "
+                                      "99.7 % after 15")
+
+
+@register_model(recipe=HIERCODE_RECIPE)
 def hiercode(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), min_share=1, code_weight=0.0):
     """Hierarchical-code classifier (zero-shot capable).
 
@@ -133,7 +141,7 @@ def hiercode(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), m
                     float(code_weight))
 
 
-@register_model(name="hiercode-higita")
+@register_model(name="hiercode-higita", recipe=HIGITA_RECIPE)
 def hiercode_higita(num_classes, image_size, classes=None, widths=(32, 64, 128, 256), min_share=1, dim=128):
     """HierCode with stroke / component / character image-structure alignment. `classes` required."""
     return HierCodeHiGITA(_need(classes, "hiercode-higita", image_size, widths), image_size, tuple(widths),

@@ -49,16 +49,6 @@ def ds_backbone(widths, se: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def sinusoid_table(n: int, dim: int) -> torch.Tensor:
-    """Fixed sinusoidal position table [n, dim] (Vaswani et al.)."""
-    pos = torch.arange(n, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-torch.log(torch.tensor(1e4)) / dim))
-    table = torch.zeros(n, dim)
-    table[:, 0::2] = torch.sin(pos * freq)
-    table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
-    return table
-
-
 def flat_neck(width: int, image_size: int, stages: int, reduce: int = 64, hidden: int = 256) -> nn.Sequential:
     """Layout-keeping neck: 1x1 conv width->reduce on the [N,width,s,s] map (s = image_size / 2**stages), flatten,
     FC -> BN -> ReLU to `hidden`. Where a stroke or component sits matters; a global mean pool discards it."""

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kanjiedge.models import register_model
+from kanjiedge.models.recipe import Recipe
 from kanjiedge.models.layers import conv_bn_act
 from kanjiedge.models.vit import Block
 
@@ -79,7 +80,13 @@ def supcon_loss(z, y, temp: float):
     return -((logp * pos).sum(1)[has] / n_pos[has]).mean()
 
 
-@register_model(name="levit-dual")
+LEVIT_RECIPE = Recipe(
+    epochs=30, lr=2e-3, warmup_epochs=3,
+    why="attention stages: half the cnn's peak rate and a 3-epoch warm-up; 78 % after 12 epochs at the cnn's "
+        "defaults was still rising; 30 epochs: 99.0 % on the 300-class benchmark")
+
+
+@register_model(name="levit-dual", recipe=LEVIT_RECIPE)
 def levit_dual(num_classes, image_size, classes=None, emb=128):
     """LeViT-style hybrid with class logits + 128-D SupCon embedding."""
     return LeViTDual(num_classes, image_size, emb=emb)

@@ -1,6 +1,6 @@
 """`rnn` family (pick with `--model-type`): recurrent readers of a character image.
 
-- basic_rnn: 4x4 grid cells in raster order as a sequence -> BiLSTM -> mean pool.
+- basic_rnn: the image read row by row and column by column by two BiLSTMs (see BasicRNN for why).
 - stroke_rnn: stroke-segment features (fixed 8-direction line detectors, pooled per 4x4 cell: which stroke
   directions pass through each cell) -> BiLSTM -> additive attention pooling.
 - radical_rnn: the radical-rnn architecture (CNN + spatial BiLSTM + KanjiVG component auxiliary loss).
@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from kanjiedge.models import register_model
+from kanjiedge.models.recipe import Recipe
 from kanjiedge.models.layers import ds_backbone
-from kanjiedge.models.radical_rnn import RadicalRNN, SpatialBiLSTM
+from kanjiedge.models.radical_rnn import RADICAL_RECIPE, RadicalRNN, SpatialBiLSTM
 
 CELL = 4  # grid cell side in pixels
 
@@ -25,15 +26,49 @@ def cells(x):  # [N,C,S,S] -> [N,(S/CELL)^2, C*CELL*CELL] raster order
 
 
 class BasicRNN(nn.Module):
-    def __init__(self, num_classes: int, hidden: int = 192):
+    """A plain BiLSTM reader of the pixels. `order="rows+cols"` (default): one BiLSTM reads the image row by row
+    (top to bottom, each step a whole pixel row), a second reads it column by column; each step is projected and
+    LayerNorm-ed before the LSTM, and each reader's outputs are mean- and max-pooled.
+
+    Why: the first version read 4x4 cells in raster order (64 steps of 16 pixels). Vertically adjacent cells were
+    8 steps apart, most steps were blank paper (a near-zero, un-normalised input), and it stayed at 5.8 % on the
+    300-class benchmark. A row is a meaningful unit (a horizontal slice through every stroke), 32 steps instead of
+    64 shorten the paths the gradient travels, the column reader sees vertical structure as sequence, LayerNorm
+    keeps every step's input at unit scale whether it hits ink or paper, and max-pooling keeps a stroke seen at
+    one step from being averaged away. `order="cells"` is the first version (same parameter names)."""
+
+    def __init__(self, num_classes: int, image_size: int = 32, hidden: int = 192, order: str = "rows+cols"):
         super().__init__()
-        self.proj = nn.Linear(CELL * CELL, hidden)
-        self.lstm = nn.LSTM(hidden, hidden, batch_first=True, bidirectional=True)
-        self.head = nn.Sequential(nn.LayerNorm(2 * hidden), nn.Linear(2 * hidden, num_classes))
+        if order not in ("rows+cols", "cells"):
+            raise ValueError(f"rnn basic_rnn: order must be rows+cols or cells, not {order!r}")
+        self.order = order
+        if order == "cells":
+            self.proj = nn.Linear(CELL * CELL, hidden)
+            self.lstm = nn.LSTM(hidden, hidden, batch_first=True, bidirectional=True)
+            self.head = nn.Sequential(nn.LayerNorm(2 * hidden), nn.Linear(2 * hidden, num_classes))
+            return
+        self.readers = nn.ModuleList(_LineReader(image_size, hidden) for _ in range(2))
+        self.head = nn.Sequential(nn.LayerNorm(8 * hidden), nn.Dropout(0.1), nn.Linear(8 * hidden, num_classes))
 
     def forward(self, x):
-        seq = torch.relu(self.proj(cells(x)))  # [N,T,H]
-        return self.head(self.lstm(seq)[0].mean(1))
+        if self.order == "cells":
+            seq = torch.relu(self.proj(cells(x)))  # [N,T,H]
+            return self.head(self.lstm(seq)[0].mean(1))
+        img = x[:, 0]  # [N,S,S]: rows as steps; transposed: columns as steps
+        return self.head(torch.cat([self.readers[0](img), self.readers[1](img.transpose(1, 2))], 1))
+
+
+class _LineReader(nn.Module):
+    """[N,T,S] lines -> Linear + LayerNorm + GELU -> BiLSTM -> [mean ; max] over steps [N,4H]."""
+
+    def __init__(self, width: int, hidden: int):
+        super().__init__()
+        self.inp = nn.Sequential(nn.Linear(width, hidden), nn.LayerNorm(hidden), nn.GELU())
+        self.lstm = nn.LSTM(hidden, hidden, batch_first=True, bidirectional=True)
+
+    def forward(self, lines):
+        out = self.lstm(self.inp(lines))[0]
+        return torch.cat([out.mean(1), out.amax(1)], 1)
 
 
 def direction_kernels(k: int = 5, n: int = 8) -> torch.Tensor:
@@ -80,9 +115,21 @@ class HybridCNNRNN(nn.Module):
 MODEL_TYPES = ("basic_rnn", "stroke_rnn", "radical_rnn", "hybrid_cnn_rnn")
 
 
-@register_model
-def rnn(num_classes, image_size, classes=None, model_type="hybrid_cnn_rnn"):
-    """Recurrent family; `model_type` one of basic_rnn, stroke_rnn, radical_rnn, hybrid_cnn_rnn.
+RNN_RECIPES = {
+    "basic_rnn": Recipe(epochs=30, lr=2e-3, why="an LSTM over raw pixel rows: half the cnn's rate (LSTM gates "
+                                                 "saturate at 4e-3) and 30 epochs; order rows+cols, see BasicRNN"),
+    "stroke_rnn": Recipe(epochs=30, lr=2e-3, why="an LSTM over 64 cells: the basic_rnn rate; 83.5 % after 12 epochs "
+                                                  "at 4e-3 was still rising, 98.5 % after 30 at 2e-3"),
+    "radical_rnn": RADICAL_RECIPE,
+    "hybrid_cnn_rnn": Recipe(epochs=30, lr=2e-3, why="CNN + BiLSTM, global-pooled: 76.8 % after 12 epochs at 4e-3 "
+                                                      "and still rising; the LSTM rate and 30 epochs: 99.0 %"),
+}
+
+
+@register_model(recipe=RNN_RECIPES)
+def rnn(num_classes, image_size, classes=None, model_type="hybrid_cnn_rnn", order="rows+cols"):
+    """Recurrent family; `model_type` one of basic_rnn, stroke_rnn, radical_rnn, hybrid_cnn_rnn; `order`
+    (basic_rnn only): "rows+cols" or "cells" (see BasicRNN).
 
     Raises:
         ValueError: unknown model_type, or radical_rnn without `classes`.
@@ -95,4 +142,6 @@ def rnn(num_classes, image_size, classes=None, model_type="hybrid_cnn_rnn"):
         if not classes:
             raise ValueError("rnn --model-type radical_rnn needs the dataset's classes.json list")
         return RadicalRNN(num_classes, classes)
-    return {"basic_rnn": BasicRNN, "stroke_rnn": StrokeRNN, "hybrid_cnn_rnn": HybridCNNRNN}[model_type](num_classes)
+    if model_type == "basic_rnn":
+        return BasicRNN(num_classes, image_size, order=order)
+    return {"stroke_rnn": StrokeRNN, "hybrid_cnn_rnn": HybridCNNRNN}[model_type](num_classes)
