@@ -23,6 +23,8 @@ from kanjiedge.atomic import atomic_path, write_json, write_text
 from kanjiedge.errors import UserError
 
 WEB_DIR = Path(__file__).with_name("web")
+# normalize modes web/preprocess.js reproduces exactly (kanjiedge.preprocess.MODES; tests/test_webpage.py)
+PAGE_MODES = ("none", "bbox", "moment", "clean-bbox", "clean-moment")
 PAGE_FILES = ("index.html", "app.js", "loader.js", "preprocess.js", "style.css", "README.md")
 SW_FILE = "sw.js"  # a template: VERSION and ASSETS are filled in
 serve = webserve.serve  # kept here: the page and its server are used together (tests, bench)
@@ -50,8 +52,7 @@ def _labels_and_preprocess(model_onnx, labels, preprocess):
         raise UserError(f"{model_onnx}: no class labels given and no kanjiedge.labels metadata in the model")
     if not preprocess or "size" not in preprocess:
         raise UserError(f"{model_onnx}: no preprocessing given and no kanjiedge.preprocess metadata in the model")
-    if preprocess.get("ink", "high") != "high" or preprocess.get("normalize", "moment") not in ("none", "bbox",
-                                                                                                 "moment"):
+    if preprocess.get("ink", "high") != "high" or preprocess.get("normalize", "moment") not in PAGE_MODES:
         raise UserError(f"{model_onnx}: the page cannot reproduce preprocessing {preprocess}")
     return list(labels), dict(preprocess)
 

@@ -98,10 +98,11 @@ def test_model_at_chance_fails_the_build(untrained, tiny_dataset, tmp_path, caps
 
 
 def _dataset_of(chars, tmp_path):
-    from conftest import TINY_SEED, TINY_WRITERS
+    from conftest import TINY_REALISM, TINY_SEED, TINY_WRITERS
     from kanjiedge import dataset, synth
 
-    synth.write("etl9g", TINY_WRITERS, TINY_SEED, tmp_path / "synth" / "etl9g", chars=chars, jobs=1, progress=False)
+    synth.write("etl9g", TINY_WRITERS, TINY_SEED, tmp_path / "synth" / "etl9g", chars=chars, jobs=1, progress=False,
+                realism=TINY_REALISM)  # the look the tiny checkpoint was trained on
     return dataset.build(tmp_path / "synth" / "etl9g", tmp_path / "ds", size=64, normalize="moment", progress=False)
 
 

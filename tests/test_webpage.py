@@ -392,3 +392,15 @@ def test_page_works_offline_once_loaded(browser, centroid_model, page_dir):
     assert page.wait_for(RESULT_READY)["top"][0]["char"] == char
     wasm = [r for u, r in page.responses().items() if u.endswith(".wasm")]
     assert wasm and all(r["fromServiceWorker"] for r in wasm[-1:])
+
+
+def test_page_accepts_every_mode_the_js_port_reproduces():
+    """The page builder, the JS port and the Python preprocessing table name the same normalize modes, so a model
+    trained on a cleaned dataset (the default) gets a page."""
+    import re
+
+    from kanjiedge import preprocess, webpage
+
+    js = (webpage.WEB_DIR / "preprocess.js").read_text(encoding="utf-8")
+    js_modes = re.search(r"export const MODES = \[(.*?)\];", js).group(1)
+    assert set(webpage.PAGE_MODES) == set(re.findall(r'"([\w-]+)"', js_modes)) == set(preprocess.MODES)
