@@ -93,7 +93,9 @@ def preprocess(path: Path, text: str) -> dict:
     scale = value.get("scale", 1 / 255)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
         raise InputError(f"{path}: kanjiedge.preprocess scale = {scale!r} is not in (0, 1]")
-    if value.get("normalize", "moment") not in ("moment", "bbox", "none"):
+    from kanjiedge.native import MODES  # the C codec's modes, the cleaned ones included
+
+    if value.get("normalize", "moment") not in MODES:
         raise InputError(f"{path}: kanjiedge.preprocess normalize = {value.get('normalize')!r} is unknown")
     if "size" not in value:
         raise InputError(f"{path}: kanjiedge.preprocess has no size")

@@ -375,3 +375,15 @@ def test_resume_with_other_options_is_refused(home, capsys):
     assert rc == 1 and "--image-size" in err[-1]
     assert run(capsys, [*base[:-len(FAST)], *[v if v != "3e-3" else "0.1" for v in FAST], "--resume-anyway"])[0] == 0
     assert run(capsys, base)[0] == 0  # same options: resumes
+
+
+def test_every_normalize_mode_is_valid_model_metadata(tmp_path):
+    """A model trained on any dataset mode (clean-moment is the default) passes the metadata check that predict,
+    evaluate and the OOD check run; an unknown mode is still one clear error."""
+    from kanjiedge import checks, preprocess
+    from kanjiedge.errors import InputError
+
+    for mode in preprocess.MODES:
+        assert checks.preprocess(tmp_path / "m.onnx", json.dumps({"size": 32, "normalize": mode}))["normalize"] == mode
+    with pytest.raises(InputError, match="m.onnx: kanjiedge.preprocess normalize = 'sharpen' is unknown"):
+        checks.preprocess(tmp_path / "m.onnx", json.dumps({"size": 32, "normalize": "sharpen"}))
