@@ -44,6 +44,10 @@ def test_hiercode_zero_shot_bookkeeping(tiny_dataset, tmp_path):
     assert set(ck["holdout"]) <= set(range(len(ck["classes"]))) and row["test_seen_top1"] > 0.2
     # held-out classes are masked only in training: at test time they are ranked from their codes alone
     assert row["test_unseen_top5"] > 0
+    # the recipe's seen-calibrated unseen bias: recorded, stored in best.pt, raw numbers kept next to it
+    assert row["unseen_bias"] >= 0 and "raw_test_unseen_top1" in row
+    assert torch.allclose(ck["model"]["class_bias"][ck["holdout"]], torch.tensor(row["unseen_bias"]))
+    assert row["test_unseen_top1"] >= row["raw_test_unseen_top1"]
 
 
 def test_no_checkpoint_writes_only_best(tiny_dataset, tmp_path):
