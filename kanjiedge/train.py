@@ -115,7 +115,10 @@ def run(cfg: TrainConfig) -> dict:
     env = Env(cfg.device)
     env.init()
     set_threads(cfg.threads, env)
-    outputs.claim(cfg.out, "train", [cfg.data])
+    if env.main:  # only rank 0 writes files; the others wait until the folder is claimed (no mkdir/marker race)
+        outputs.claim(cfg.out, "train", [cfg.data])
+    if env.world > 1:
+        dist.barrier()
     t = build_run(cfg, env)
     start, tracker = start_or_resume(t)
     if env.main:
