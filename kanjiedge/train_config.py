@@ -9,11 +9,13 @@ from dataclasses import asdict, dataclass, field
 
 from kanjiedge.errors import UserError
 from kanjiedge.models import model_options, recipe_for
+from kanjiedge.models.recipe import Recipe
 
 # flag name -> Recipe field it overrides (flags left at None take the recipe's value)
 RECIPE_FLAGS = {"epochs": "epochs", "lr": "lr", "warmup_epochs": "warmup_epochs", "batch_size": "batch",
                 "weight_decay": "weight_decay", "aug_strength": "aug_strength", "label_smoothing": "label_smoothing",
                 "clip_grad": "clip_grad"}
+_ENGINE = Recipe()  # the engine defaults live in one place: Recipe's field defaults
 
 
 @dataclass(frozen=True)
@@ -23,16 +25,16 @@ class TrainConfig:
     arch: str
     data: str = "artifacts/dataset/synth-etl9g"
     out: str = ""
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 4e-3
-    warmup_epochs: float = 1.0
+    epochs: int = _ENGINE.epochs
+    batch_size: int = _ENGINE.batch
+    lr: float = _ENGINE.lr
+    warmup_epochs: float = _ENGINE.warmup_epochs
     optimizer: str = "adamw"
     scheduler: str = "cosine"
-    weight_decay: float = 0.05
-    label_smoothing: float = 0.1
-    aug_strength: float = 1.0
-    clip_grad: float = 0.0
+    weight_decay: float = _ENGINE.weight_decay
+    label_smoothing: float = _ENGINE.label_smoothing
+    aug_strength: float = _ENGINE.aug_strength
+    clip_grad: float = _ENGINE.clip_grad
     image_size: int = 32
     sample_limit: int = 0
     arch_kwargs: dict = field(default_factory=dict)

@@ -18,13 +18,13 @@ import shutil
 import threading
 from pathlib import Path
 
-from kanjiedge import confidence, ortweb_files, outputs, webserve
+from kanjiedge import confidence, native, ortweb_files, outputs, webserve
 from kanjiedge.atomic import atomic_path, write_json, write_text
 from kanjiedge.errors import UserError
 
 WEB_DIR = Path(__file__).with_name("web")
-# normalize modes web/preprocess.js reproduces exactly (kanjiedge.preprocess.MODES; tests/test_webpage.py)
-PAGE_MODES = ("none", "bbox", "moment", "clean-bbox", "clean-moment")
+# normalize modes: the C codec's, which web/preprocess.js reproduces exactly (tests/test_webpage.py)
+PAGE_MODES = tuple(native.MODES)
 PAGE_FILES = ("index.html", "app.js", "loader.js", "preprocess.js", "style.css", "README.md")
 SW_FILE = "sw.js"  # a template: VERSION and ASSETS are filled in
 serve = webserve.serve  # kept here: the page and its server are used together (tests, bench)
