@@ -69,7 +69,7 @@ CLI_SRC      := $(addprefix kanjiedge/,__init__.py __main__.py cli.py errors.py 
                 checks.py)
 ETL_SRC      := $(addprefix kanjiedge/,etl.py etlcheck.py formats.py codes.py charsets.py native.py kanjivg.py \
                 data/co59.tsv)
-DATASET_SRC  := $(CLI_SRC) $(ETL_SRC) kanjiedge/dataset.py
+DATASET_SRC  := $(CLI_SRC) $(ETL_SRC) kanjiedge/dataset.py kanjiedge/symbol_strokes.py
 MODEL_SRC    := $(DATASET_SRC) $(wildcard kanjiedge/models/*.py kanjiedge/preprocess.py kanjiedge/train*.py) \
                 $(addprefix kanjiedge/,augment.py modelcard.py dataname.py)
 EXPORT_SRC   := $(MODEL_SRC) $(wildcard kanjiedge/export/*.py kanjiedge/export/*.mjs kanjiedge/export/pipeline/*.py \
@@ -128,7 +128,8 @@ fonts:
 	  "out-of-distribution check use what is installed" >&2; fi
 
 ## dataset
-SYNTH_SRC    := $(wildcard kanjiedge/synth*.py) kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py
+SYNTH_SRC    := $(wildcard kanjiedge/synth*.py) kanjiedge/formats.py kanjiedge/kanjivg.py kanjiedge/charsets.py \
+                kanjiedge/symbol_strokes.py
 synth: $(SYNTH_SETS:%=$(A)/synth/sets/%/.done)
 $(A)/synth/sets/%/.done: $(VENV)/.installed $(SYNTH_SRC) $(CLI_SRC) $(ETL_SRC) build/ffi.stamp
 	$(PY) -m kanjiedge synth --format $* --writers $(SYNTH_WRITERS) --seed $(SYNTH_SEED) --realism $(SYNTH_REALISM) \

@@ -84,6 +84,8 @@ def _x0201(chars: str, hiragana: bool = False) -> tuple[list[int], list[str]]:
             code = 0xA8 if kata == "ヰ" else 0xAA
         elif kata in "゛゜":
             code = 0xDE if kata == "゛" else 0xDF
+        elif kata in "¥‾":  # JIS X 0201 puts these where ASCII has \\ and ~
+            code = 0x5C if kata == "¥" else 0x7E
         elif ord(kata) < 0x80:
             code = ord(kata)
         else:
@@ -110,15 +112,20 @@ def _halfwidth(kata: str) -> int:
 KATAKANA46 = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
 HIRAGANA46 = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
 DIGITS, CAPITALS = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# Symbols are limited to those KanjiVG can draw (it has no SVG for + - * / = ( ) 「 」 etc.).
-ETL6_SYMBOLS = ",.?。、・ー゛゜"
+# ETL1's 12 symbols in sheet order (docs/etl-format.md "ETL1"). ETL6's 32 symbols are known only by their 2-character
+# names (",," ",0" "(K" ")K" "+ " "- " ...); the characters below are read off those names, five of them
+# (-6 ++ =X +1 /X) guessed (ー & : ・ !). The reader accepts every JIS X 0201 symbol byte for ETL6 all the same
+# (kanjiedge.formats), so a real file with another symbol still reads; that class just has no synthetic writer.
+# kanjiedge.symbol_strokes draws the symbols KanjiVG has no SVG for.
+ETL1_SYMBOLS = "¥+-*/=()・,?'"
+ETL6_SYMBOLS = "゛゜「」+-=*<>()[].,。、'\"?¥$%#@ー&:・!/"
 
 
 def _single_byte_sets() -> dict:
     kata51 = KATAKANA46[:44] + "ヰ" + KATAKANA46[44:] + "ヱ"  # slots as in ETL1/ETL5 (repeats dropped)
     hira48 = HIRAGANA46 + "ゐゑ"
     return {
-        "ETL1": DIGITS + CAPITALS + ",?" + kata51,
+        "ETL1": DIGITS + CAPITALS + ETL1_SYMBOLS + kata51,
         "ETL3": DIGITS + CAPITALS + ",.",
         "ETL4": hira48,
         "ETL5": kata51,

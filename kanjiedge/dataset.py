@@ -96,11 +96,14 @@ def jis_code(ch: str) -> int | None:
 
 
 def class_info(ch: str) -> dict:
-    """classes.json entry: char, jis, codepoint, strokes and components from KanjiVG (None / [] if absent)."""
-    from kanjiedge import kanjivg
+    """classes.json entry: char, jis, codepoint, strokes and components from KanjiVG (None / [] if absent; the
+    symbols KanjiVG lacks get kanjiedge.symbol_strokes' stroke count and no components)."""
+    from kanjiedge import kanjivg, symbol_strokes
 
     strokes, components = None, []
-    if kanjivg.has(ch):
+    if symbol_strokes.has(ch):
+        strokes = len(symbol_strokes.strokes(ch))
+    elif kanjivg.has(ch):
         strokes, components = kanjivg.metadata(ch)  # no stroke-path parsing: 50x faster than load()
         components = list(components)
     return {"char": ch, "jis": jis_code(ch), "codepoint": ord(ch), "strokes": strokes, "components": components}

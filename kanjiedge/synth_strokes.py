@@ -1,4 +1,5 @@
-"""Stroke geometry of the synthetic writer: KanjiVG strokes resampled, jittered and bent per sample, then turned
+"""Stroke geometry of the synthetic writer: KanjiVG strokes (kanjiedge.symbol_strokes for the ETL symbols KanjiVG
+lacks) resampled, jittered and bent per sample, then turned
 into pen paths with the writer's habits (kanjiedge.synth_style.Style):
 
 * stroke ends shortened or overshooting (so strokes stop short of, or run into, their neighbours),
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kanjiedge import kanjivg
+from kanjiedge import kanjivg, symbol_strokes
 
 STEP = 2.0  # KanjiVG units between resampled points
 _FREQS = np.array([1.0, 2.0, 3.0])  # half-waves per stroke of the curvature noise
@@ -47,10 +48,24 @@ class Geometry:
     splits: np.ndarray  # int [S-1] where to split pts back into strokes
 
 
+def drawable(char: str) -> bool:
+    """True if the writer has strokes for `char` (KanjiVG, or kanjiedge.symbol_strokes)."""
+    return symbol_strokes.has(char) or kanjivg.has(char)
+
+
+def source_strokes(char: str) -> tuple:
+    """The unjittered strokes of `char`: KanjiVG's, or kanjiedge.symbol_strokes' for the symbols KanjiVG lacks.
+
+    Raises:
+        UserError: neither has the character (kanjivg.load's message).
+    """
+    return symbol_strokes.strokes(char) if symbol_strokes.has(char) else kanjivg.load(char).strokes
+
+
 @functools.lru_cache(maxsize=4096)
 def geometry(char: str) -> Geometry:
     """Resampled stroke geometry of `char` (see Geometry)."""
-    strokes = [resample(st.astype(np.float64)) for st in kanjivg.load(char).strokes]
+    strokes = [resample(st.astype(np.float64)) for st in source_strokes(char)]
     sizes = np.array([len(st) for st in strokes])
     tang = np.concatenate([np.gradient(st, axis=0) for st in strokes])
     normal = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.hypot(*tang.T)[:, None] + 1e-9)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kanjiedge import charsets, etl, kanjivg, synth
+from kanjiedge import charsets, etl, kanjivg, synth, synth_strokes
 from kanjiedge.errors import UserError
 
 
@@ -67,10 +67,18 @@ def test_co59_set():
 
 
 @pytest.mark.parametrize("name", ["ETL9G", "ETL8G", "ETL1", "ETL2", "ETL3", "ETL4", "ETL5", "ETL6", "ETL7"])
-def test_every_character_has_a_kanjivg_svg(name):
-    """The synthetic writer can draw every character of every set."""
-    missing = [c for c in charsets.charset(name).chars if not kanjivg.has(c)]
+def test_the_writer_can_draw_every_character(name):
+    """The synthetic writer can draw every character of every set (KanjiVG, or symbol_strokes for the symbols)."""
+    missing = [c for c in charsets.charset(name).chars if not synth_strokes.drawable(c)]
     assert not missing
+
+
+def test_symbol_sets_have_the_real_class_counts():
+    """ETL1: 96 distinct labels (10 digits, 26 capitals, 12 symbols, 48 katakana); ETL6: 114 (46 katakana, 10
+    digits, 26 capitals, 32 symbols) -- docs/etl-format.md; each symbol has its own JIS X 0201 code."""
+    etl1, etl6 = charsets.charset("ETL1"), charsets.charset("ETL6")
+    assert len(set(etl1.chars)) == 96 and len(set(etl6.chars)) == 114
+    assert len(set(etl6.codes)) == 114 and dict(zip(etl1.chars, etl1.codes))["¥"] == 0x5C
 
 
 def test_select_subsets():
