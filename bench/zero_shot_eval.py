@@ -4,6 +4,11 @@ another tolerance on one trained model. The bias is chosen on the seen validatio
 `kanjiedge train` does (kanjiedge.train_loop.calibrate_zero_shot); test images never choose anything.
 
     python -m bench.zero_shot_eval artifacts/models/hiercode --data artifacts/dataset/synth-etl9g --tolerance 0.005
+    python -m bench.zero_shot_eval OUT --data DATASET --compare artifacts/models/cnn   # + cnn on the same images
+
+`--compare MODEL` scores another model trained on all classes of the same dataset (the issue's yardstick: cnn) on
+the very same test images, split into the zero-shot run's seen and unseen classes, so "seen accuracy against cnn's"
+compares like with like.
 """
 
 import argparse
@@ -34,6 +39,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, help="the dataset it was trained on")
     p.add_argument("--tolerance", type=float, default=0.005, help="seen validation top-1 the bias may cost")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--compare", metavar="MODEL", default=None,
+                   help="also score this model (trained on every class of --data) on the same seen / unseen images")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, meta = load_model(args.model)
@@ -52,6 +59,14 @@ def main(argv=None) -> int:
     res["unseen_bias"] = calibrate_zero_shot(SimpleNamespace(model=model, data=data, env=env))
     res["tolerance"] = args.tolerance
     res["calibrated"] = parts_accuracy(model, data, env)
+    if args.compare:
+        other, other_meta = load_model(args.compare)
+        if (other_meta["image_size"] != meta["image_size"] or other_meta.get("holdout")
+                or other_meta.get("classes") != meta.get("classes")):
+            print(f"{args.compare}: needs a model of the same input size and classes, trained on every class",
+                  file=sys.stderr)
+            return 2
+        res["compare"] = {"model": args.compare, **parts_accuracy(other, data, env)}
     print(json.dumps(res, indent=1))
     return 0
 
