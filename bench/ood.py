@@ -94,7 +94,7 @@ def markdown(ood: dict) -> str:
              "column; the last column forgives them.", "",
              "| model | data | top-1 % | top-5 % | n | " + " | ".join(breakdown.SCRIPTS) +
              " | cross-script look-alike errors | top-1 forgiving look-alikes % |",
-             "|" + "---|" * (9 + len(breakdown.SCRIPTS) - 4)]
+             "|" + "---|" * (7 + len(breakdown.SCRIPTS))]
     for r in ood["rows"]:
         cells = [_pct(r["scripts"][s]["top1"]) if s in r["scripts"] else "–" for s in breakdown.SCRIPTS]
         lines.append(f"| {r['model']} | {dataname.FONTS_OOD} | {_pct(r['top1'])} | {_pct(r['top5'])} | {r['n']:,} | "
@@ -117,7 +117,7 @@ def etl_dir_markdown(targets: list) -> str:
     for t in rows:
         e = t["etl_dir"]
         if "error" in e:
-            lines.append(f"| {t['target']} | {name} | {e['error']} |" + " |" * 8)
+            lines.append(f"| {t['target']} | {name} | {e['error']} |" + " |" * 7)
             continue
         cells = [_pct(e.get("scripts", {}).get(s, {}).get("top1")) for s in breakdown.SCRIPTS]
         lines.append(f"| {t['target']} | {name} | {_pct(e['top1'])} | {_pct(e['top5'])} | {e['n']:,} | "

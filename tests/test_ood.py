@@ -89,6 +89,8 @@ def test_ood_row_on_tiny_model(ood_faces, tiny_checkpoint, tmp_path):
     md = ood.markdown(res)
     assert "## Out-of-distribution check: fonts never seen in training" in md
     assert "cross-script look-alike errors" in md and "| cnn (PyTorch) | fonts never seen in training |" in md
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    assert {line.count("|") for line in table} == {table[0].count("|")}  # header, separator, rows: same columns
 
 
 def test_ood_without_fonts_says_why(tiny_checkpoint, tmp_path, monkeypatch):
@@ -127,3 +129,14 @@ def test_parallel_output_is_identical(ood_faces, tmp_path):
     one = fontwriter.write("etl9g", ood_faces[:2], tmp_path / "1", seed=5, chars="あ亜", jobs=1)
     two = fontwriter.write("etl9g", ood_faces[:2], tmp_path / "2", seed=5, chars="あ亜", jobs=2)
     assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+
+
+def test_eval_dir_table_keeps_its_columns():
+    """The EVAL_DIR section: a target that failed and one that ran give rows as wide as the header."""
+    rows = [{"target": "rpi", "etl_dir": {"path": "/data/ETL", "error": "ETL9G_01: record 3: bad code"}},
+            {"target": "wasm", "etl_dir": {"path": "/data/ETL", "top1": 0.9, "top5": 0.99, "n": 1200,
+                                           "scripts": {"hiragana": {"top1": 0.9}}, "lookalike_errors": 2}}]
+    md = ood.etl_dir_markdown(rows)
+    assert "## Accuracy on the ETL files in /data/ETL (EVAL_DIR)" in md and "bad code" in md
+    table = [line for line in md.splitlines() if line.startswith("|")]
+    assert len(table) == 4 and {line.count("|") for line in table} == {table[0].count("|")}
