@@ -28,8 +28,9 @@ if [ -n "$(ls -A "$WORK" 2>/dev/null | grep -v '^round-[0-9]*\.log$\|^summary\.t
   exit 2
 fi
 # its own process group (setsid), so that everything it started is stopped with it at the end
-setsid bash -c "${LOAD:-$BUSY}"'; echo "load command ended $(date -u +%H:%M:%S); busy loop from now on"; '"$BUSY" \
-  > "$WORK/load.log" 2>&1 &
+# (LOAD runs in a shell of its own, so that an `exec` in it cannot skip the busy loop that follows)
+setsid bash -c 'bash -c "$1"; echo "load command ended $(date -u +%H:%M:%S); busy loop from now on"; eval "$2"' \
+  _ "${LOAD:-$BUSY}" "$BUSY" > "$WORK/load.log" 2>&1 &
 LOAD_PID=$!
 trap 'kill -- -$LOAD_PID 2>/dev/null' EXIT
 failed=0
