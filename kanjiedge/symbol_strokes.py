@@ -41,6 +41,7 @@ def _smooth(*pts, n=8) -> np.ndarray:
     return np.array(out, np.float32)
 
 
+@functools.cache
 def _table() -> dict:
     return {
         "+": (_line((22, 55), (88, 55)), _line((55, 22), (55, 90))),
@@ -75,7 +76,6 @@ def _table() -> dict:
 CHARS = "+-*/=()[]<>'\"¥$%#@&「」"
 
 
-@functools.lru_cache(maxsize=None)
 def strokes(char: str) -> tuple:
     """The strokes of `char` (float32 [P,2] polylines in the 109 box, writing order). KeyError if not a symbol here."""
     return _table()[char]

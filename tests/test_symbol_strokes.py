@@ -9,6 +9,7 @@ from kanjiedge import charsets, etl, kanjivg, symbol_strokes, synth
 
 def test_the_table_only_fills_kanjivg_gaps():
     assert not [c for c in symbol_strokes.CHARS if kanjivg.has(c)]
+    assert all(symbol_strokes.strokes(c) for c in symbol_strokes.CHARS)
     for c in symbol_strokes.CHARS:
         pts = np.concatenate(symbol_strokes.strokes(c))
         assert np.isfinite(pts).all() and pts.min() >= 0 and pts.max() <= kanjivg.BOX, c
